@@ -1,0 +1,1 @@
+"""Response formats: pure functions of a Document."""
