@@ -1,25 +1,169 @@
-"""Placeholder engine on raw RapidOCR; replaced by our own pipeline."""
+"""The engine: orientation → detection → recognition (PP-OCRv6, Tesseract for Hangul) → words → rows."""
 
 from __future__ import annotations
+
+import logging
+from typing import Any
 
 import numpy as np
 
 from docuocr.document import Line, Page, Word
+from docuocr.engine.config import load_config
+from docuocr.engine.detect import Detector
+from docuocr.engine.geometry import (
+    along,
+    crop,
+    grow,
+    order_quad,
+    quad_angle,
+    quad_size,
+    rotate_image,
+    unrotate_points,
+)
+from docuocr.engine.hangul import HANGUL, Piece, TesseractLines, mean_conf, script_of, suspect
+from docuocr.engine.layout import rows
+from docuocr.engine.orientation import Classifier, is_sideways, vote_crops
+from docuocr.engine.recognize import Recognizer
+from docuocr.engine.watermark import contrast, is_watermark
+from docuocr.engine.words import Span, ctc_words, tesseract_words
+
+log = logging.getLogger(__name__)
 
 
 class Engine:
-    def __init__(self) -> None:
-        from rapidocr import RapidOCR
+    """Load once per process; `read` is then called for every page."""
 
-        self._ocr = RapidOCR(params={"Global.log_level": "error"})
+    def __init__(self, overrides: dict[str, dict[str, Any]] | None = None) -> None:
+        self.cfg = load_config(overrides)
+        threads = int(self.cfg["runtime"]["threads"])
+        self.detect = Detector(self.cfg["detection"], threads)
+        self.recognize = Recognizer(self.cfg["recognition"], threads)
+        self.classifier = Classifier(self.cfg["orientation"], threads)
+        self.tesseract = TesseractLines(self.cfg["hangul"])
+
+    def orient(self, image: np.ndarray) -> tuple[int, np.ndarray, list[np.ndarray], list[float]]:
+        """Clockwise turn that makes the page upright, the upright image, and its detected lines."""
+        quads, scores = self.detect(image)
+        ocfg = self.cfg["orientation"]
+        turn = 0
+        if is_sideways(quads, ocfg["tall_share"]):
+            turn = 90
+            image = rotate_image(image, 90)
+            quads, scores = self.detect(image)
+        if self.upside_down(vote_crops(image, quads, ocfg["sample_lines"])):
+            turn = (turn + 180) % 360
+            h, w = image.shape[:2]
+            quads = [order_quad(unrotate_points(q, 180, w, h)) for q in quads]
+            image = rotate_image(image, 180)
+        return turn, image, quads, scores
+
+    def upside_down(self, crops: list[np.ndarray]) -> bool:
+        """Vote on 180 degrees: the line classifier where PP-OCR can read the line (Latin, Han), and
+        Tesseract's confidence both ways on lines it cannot (Hangul), where the classifier is wrong."""
+        if not crops:
+            return False
+        flipped = self.classifier(crops)
+        reads = self.recognize(crops)
+        votes, others = [], []
+        for c, p, r in zip(crops, flipped, reads, strict=True):
+            h, w = c.shape[:2]
+            if suspect(r.text, r.probs, w, h):
+                others.append(c)
+            else:
+                votes.append(float(p))
+        if len(votes) >= len(others):
+            return float(np.mean(votes)) > 0.5
+        up = sum(self.tesseract.confidence(c) for c in others[:4])
+        down = sum(self.tesseract.confidence(rotate_image(c, 180)) for c in others[:4])
+        return down > up
+
+    def read_hangul(self, upright: np.ndarray, quad: np.ndarray, line: np.ndarray) -> list[Piece]:
+        """Tesseract on a line crop; on a poor reading, once more on a taller crop (tight detector
+        boxes clip Hangul's tall syllables on photos) and keep the more confident reading."""
+        pieces = self.tesseract(line)
+        conf = mean_conf(pieces)
+        retry = self.cfg["hangul"]["retry_below"]
+        if conf < retry:
+            taller = self.tesseract(crop(upright, grow(quad, self.cfg["hangul"]["retry_grow"])))
+            if mean_conf(taller) > conf:
+                pieces = taller
+        return pieces
 
     def read(self, image: np.ndarray) -> Page:
-        """Read an RGB uint8 page image."""
-        h, w = image.shape[:2]
-        out = self._ocr(image[:, :, ::-1].copy())
+        """Read an RGB uint8 page image into a Page whose boxes are in this image's pixels."""
+        height, width = image.shape[:2]
+        turn, upright, quads, scores = self.orient(image)
+        if not quads:
+            return Page(width=width, height=height, rotation=turn)
+
+        sizes = [quad_size(q) for q in quads]
+        angles = [quad_angle(q) for q in quads]
+        long_lines = [a for a, (w, h) in zip(angles, sizes, strict=True) if w > 2 * h]
+        page_angle = float(np.median(long_lines)) if long_lines else 0.0
+        median_h = float(np.median([h for _, h in sizes]))
+
+        crops = [crop(upright, q) for q in quads]
+        keep = [
+            i
+            for i, c in enumerate(crops)
+            if not is_watermark(
+                contrast(c), sizes[i][1], angles[i], median_h, page_angle, self.cfg["watermark"]
+            )
+        ]
+        quads = [quads[i] for i in keep]
+        scores = [scores[i] for i in keep]
+        crops = [crops[i] for i in keep]
+        sizes = [sizes[i] for i in keep]
+
+        reads = self.recognize(crops)
+        line_words: list[list[Word]] = []
+        for q, score, c, read, (w, h) in zip(quads, scores, crops, reads, sizes, strict=True):
+            aspect = w / max(h, 1.0)
+            spans, engine = ctc_words(read, aspect), "ppocr"
+            if suspect(read.text, read.probs, w, h):
+                pieces = self.read_hangul(upright, q, c)
+                text = "".join(p.text for p in pieces)
+                if HANGUL.search(text) and len(HANGUL.findall(text)) >= 0.3 * len(
+                    text.replace(" ", "")
+                ):
+                    spans, engine = tesseract_words(pieces), "tesseract"
+            line_words.append([self._word(s, q, score, engine, turn, width, height) for s in spans])
+
         lines = []
-        if out.boxes is not None:
-            for box, text, score in zip(out.boxes, out.txts, out.scores, strict=False):
-                quad = tuple((float(x), float(y)) for x, y in box)
-                lines.append(Line([Word(text, quad, float(score), engine="ppocr")]))
-        return Page(width=w, height=h, lines=lines)
+        for row in rows(quads, page_angle):
+            words = [w for i in row for w in line_words[i]]
+            if words:
+                lines.append(Line(words))
+        return Page(width=width, height=height, lines=lines, rotation=turn)
+
+    def _word(
+        self,
+        span: Span,
+        line_quad: np.ndarray,
+        det_score: float,
+        engine: str,
+        turn: int,
+        width: int,
+        height: int,
+    ) -> Word:
+        q = along(line_quad, span.t0, span.t1)
+        if turn:
+            # Upright pixels back to the original image; corner order (natural TL first) is kept.
+            q = unrotate_points(q, turn, width, height)
+        q = np.clip(q, 0, [width, height])
+        probs = span.probs or [0.0]
+        mean_p = float(np.mean(probs))
+        return Word(
+            text=span.text,
+            quad=tuple((float(x), float(y)) for x, y in q),
+            confidence=mean_p,
+            signals={
+                "char_min": float(np.min(probs)),
+                "char_mean": mean_p,
+                "char_prod": float(np.prod(probs)),
+                "det_score": det_score,
+                "length": float(len(span.text)),
+            },
+            engine=engine,
+            script=script_of(span.text),
+        )

@@ -7,9 +7,15 @@ from typing import Any
 
 from docuocr.document import Document
 from docuocr.errors import DocuocrError
+from docuocr.formats.clova import to_clova
+from docuocr.formats.google import to_google
 from docuocr.formats.upstage import to_upstage
 
-SCHEMAS: dict[str | None, Callable[[Document], dict[str, Any]]] = {None: to_upstage}
+SCHEMAS: dict[str | None, Callable[[Document], dict[str, Any]]] = {
+    None: to_upstage,
+    "clova": to_clova,
+    "google": to_google,
+}
 
 
 def render(doc: Document, schema: str | None = None) -> dict[str, Any]:

@@ -1,0 +1,130 @@
+"""Hangul lines: PP-OCRv6 has no Hangul, so those lines go to Tesseract's LSTM, one line crop at a time."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+import cv2
+import numpy as np
+from PIL import Image
+
+HANGUL = re.compile(r"[\u1100-\u11ff\u3130-\u318f\uac00-\ud7a3]")
+HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+KANA = re.compile(r"[\u3040-\u30ff]")
+LATIN = re.compile(r"[A-Za-z\u00c0-\u024f]")
+ASCIIISH = re.compile(r"[\x20-\x7e\u00a0-\u00ff\u2010-\u2027\u20a9\u20ac]")
+
+
+def script_of(text: str) -> str:
+    counts = {
+        "hangul": len(HANGUL.findall(text)),
+        "han": len(HAN.findall(text)),
+        "kana": len(KANA.findall(text)),
+        "latin": len(LATIN.findall(text)),
+    }
+    best = max(counts, key=counts.get)
+    return best if counts[best] else "other"
+
+
+def suspect(text: str, probs: list[float], width: float, height: float) -> bool:
+    """Could this PP-OCR line really be Hangul that it could not read?
+
+    PP-OCR reads Hangul as a few Latin-extended or CJK look-alikes with high scores, so the signs are
+    characters outside plain Latin, and too few characters for the line's length.
+    """
+    if not text.strip():
+        return True
+    odd = sum(1 for c in text if not ASCIIISH.match(c))
+    if odd:
+        return True
+    # Latin text averages about 0.5 em per character; Hangul read as Latin leaves long gaps.
+    expected = width / max(height, 1.0) / 0.55
+    if len(text) < 0.45 * expected and len(text) < 12:
+        return True
+    return bool(probs) and min(probs) < 0.5
+
+
+@dataclass
+class Piece:
+    text: str
+    x0: float  # left and right edge, 0..1 of the crop width
+    x1: float
+    conf: float  # 0..1
+    space_before: bool = True  # Tesseract's line text has a space before this piece
+
+
+def mean_conf(pieces: list[Piece]) -> float:
+    """Character-weighted confidence of a Tesseract reading; 0 for nothing read."""
+    n = sum(len(p.text) for p in pieces)
+    return sum(p.conf * len(p.text) for p in pieces) / n if n else 0.0
+
+
+class TesseractLines:
+    """One tesserocr API per process, reused for every line (it is not thread-safe)."""
+
+    def __init__(self, cfg: dict[str, Any]) -> None:
+        import tesserocr
+
+        self.cfg = cfg
+        self.api = tesserocr.PyTessBaseAPI(
+            path=cfg["tessdata"].rstrip("/") + "/",
+            lang=cfg["languages"],
+            psm=tesserocr.PSM.SINGLE_LINE,
+            oem=tesserocr.OEM.LSTM_ONLY,
+        )
+        self._ril = tesserocr.RIL.WORD
+        self._iterate = tesserocr.iterate_level
+
+    def confidence(self, line: np.ndarray) -> float:
+        """Tesseract's mean confidence (0..1) on a line crop; compares two orientations of a line."""
+        self._set(line)
+        return self.api.MeanTextConf() / 100.0
+
+    def _set(self, line: np.ndarray) -> tuple[int, int]:
+        h, w = line.shape[:2]
+        scale = self.cfg["line_height"] / max(h, 1)
+        img = cv2.resize(
+            line,
+            (max(1, round(w * scale)), max(1, round(h * scale))),
+            interpolation=cv2.INTER_CUBIC,
+        )
+        pad = int(self.cfg["line_height"] * 0.4)
+        img = cv2.copyMakeBorder(img, pad, pad, pad, pad, cv2.BORDER_REPLICATE)
+        self.api.SetImage(Image.fromarray(img))
+        return pad, img.shape[1]
+
+    def __call__(self, line: np.ndarray) -> list[Piece]:
+        """Read an RGB line crop; returns the words Tesseract found, left to right."""
+        pad, img_w = self._set(line)
+        if self.api.Recognize() is False:
+            return []
+        pieces: list[Piece] = []
+        it = self.api.GetIterator()
+        width = img_w - 2 * pad
+        for word in self._iterate(it, self._ril):
+            try:
+                text = word.GetUTF8Text(self._ril)
+                box = word.BoundingBox(self._ril)
+            except RuntimeError:  # an empty line: tesserocr raises rather than returning ""
+                break
+            if not text or not text.strip() or box is None:
+                continue
+            x0 = min(max((box[0] - pad) / width, 0.0), 1.0)
+            x1 = min(max((box[2] - pad) / width, 0.0), 1.0)
+            pieces.append(Piece(text.strip(), x0, x1, word.Confidence(self._ril) / 100.0))
+        _mark_spaces(pieces, self.api.GetUTF8Text())
+        return pieces
+
+
+def _mark_spaces(pieces: list[Piece], line_text: str) -> None:
+    """Tesseract's word iterator cuts Korean words into pieces, but its line text keeps the real
+    spaces: walk both to find which pieces start a word."""
+    pos = 0
+    for p in pieces:
+        start = line_text.find(p.text, pos)
+        if start < 0:
+            return  # texts disagree: keep every piece a word of its own
+        p.space_before = pos == 0 or line_text[pos:start] != "" or start == 0
+        pos = start + len(p.text)

@@ -1,0 +1,26 @@
+"""ONNX sessions for the models that ship inside the rapidocr wheel (no downloads, ever)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import onnxruntime as ort
+
+
+def model_path(name: str) -> Path:
+    import rapidocr
+
+    path = Path(rapidocr.__file__).parent / "models" / name
+    if not path.is_file():
+        raise FileNotFoundError(f"{path} is missing: reinstall rapidocr==3.10.0, which ships it")
+    return path
+
+
+def session(name: str, threads: int = 0) -> ort.InferenceSession:
+    opts = ort.SessionOptions()
+    opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    if threads > 0:
+        opts.intra_op_num_threads = threads
+        opts.inter_op_num_threads = 1
+    opts.log_severity_level = 3
+    return ort.InferenceSession(str(model_path(name)), opts, providers=["CPUExecutionProvider"])

@@ -1,0 +1,70 @@
+"""Line recognition with PP-OCRv6 small (CTC), keeping each character's probability and position."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import cv2
+import numpy as np
+
+from docuocr.engine.onnx import session
+
+
+@dataclass
+class LineRead:
+    text: str
+    probs: list[float] = field(default_factory=list)  # one per character of text
+    centers: list[float] = field(default_factory=list)  # character centres, 0..1 of the crop width
+    step: float = 0.0  # width of one CTC step, as a fraction of the crop width
+
+
+class Recognizer:
+    def __init__(self, cfg: dict[str, Any], threads: int = 0) -> None:
+        self.cfg = cfg
+        self.session = session(cfg["model"], threads)
+        meta = self.session.get_modelmeta().custom_metadata_map
+        self.charset = ["<blank>", *meta["character"].splitlines(), " "]
+        self.height = int(cfg["height"])
+
+    def __call__(self, crops: list[np.ndarray]) -> list[LineRead]:
+        """Read RGB line crops. Batches by similar width, so padding costs little."""
+        out: list[LineRead | None] = [None] * len(crops)
+        ratios = [c.shape[1] / max(c.shape[0], 1) for c in crops]
+        order = np.argsort(ratios)
+        bs = int(self.cfg["batch_size"])
+        for start in range(0, len(order), bs):
+            idx = order[start : start + bs]
+            max_ratio = max(max(ratios[i] for i in idx), 320 / 48)
+            width = int(np.ceil(self.height * max_ratio))
+            batch = np.zeros((len(idx), 3, self.height, width), dtype=np.float32)
+            widths = []
+            for j, i in enumerate(idx):
+                rw = min(width, max(1, int(np.ceil(self.height * ratios[i]))))
+                img = cv2.resize(crops[i], (rw, self.height)).astype(np.float32)
+                batch[j, :, :, :rw] = ((img / 255.0 - 0.5) / 0.5).transpose(2, 0, 1)
+                widths.append(rw)
+            preds = self.session.run(None, {self.session.get_inputs()[0].name: batch})[0]
+            for j, i in enumerate(idx):
+                out[i] = self._decode(preds[j], width, widths[j])
+        return [r if r is not None else LineRead("") for r in out]
+
+    def _decode(self, pred: np.ndarray, padded: int, content: int) -> LineRead:
+        steps = pred.shape[0]
+        ids = pred.argmax(axis=1)
+        probs = pred.max(axis=1)
+        step_px = padded / steps
+        text, char_probs, centers = [], [], []
+        prev = 0
+        run: list[int] = []
+        for t in range(steps + 1):
+            cur = int(ids[t]) if t < steps else -1
+            if run and cur != prev:
+                text.append(self.charset[prev])
+                char_probs.append(float(probs[run].max()))
+                centers.append(min(1.0, (np.mean(run) + 0.5) * step_px / content))
+                run = []
+            if t < steps and cur != 0:
+                run.append(t)
+            prev = cur
+        return LineRead("".join(text), char_probs, centers, step_px / content)
