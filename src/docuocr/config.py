@@ -28,6 +28,7 @@ class Limits:
     max_pages: int = 30
     max_page_pixels: int = 100_000_000
     office_timeout_s: float = 120.0
+    pdf_dpi: float = 150.0  # the hosted API renders an A4 page as 1242x1755, i.e. 150 DPI
 
     @classmethod
     def from_env(cls) -> Limits:
@@ -36,6 +37,7 @@ class Limits:
             max_pages=_int("DOCUOCR_MAX_PAGES", 30),
             max_page_pixels=_int("DOCUOCR_MAX_PAGE_PIXELS", 100_000_000),
             office_timeout_s=_float("DOCUOCR_OFFICE_TIMEOUT", 120.0),
+            pdf_dpi=_float("DOCUOCR_PDF_DPI", 150.0),
         )
 
 
@@ -50,7 +52,9 @@ class Settings:
 
     @classmethod
     def from_env(cls) -> Settings:
-        keys = tuple(k.strip() for k in os.environ.get("DOCUOCR_API_KEYS", "").split(",") if k.strip())
+        keys = tuple(
+            k.strip() for k in os.environ.get("DOCUOCR_API_KEYS", "").split(",") if k.strip()
+        )
         data_dir = os.environ.get("DOCUOCR_DATA_DIR", "").strip()
         return cls(
             api_keys=keys,

@@ -10,6 +10,7 @@ from rapidocr.ch_ppocr_det.utils import DBPostProcess
 
 from docuocr.engine.geometry import order_quad
 from docuocr.engine.onnx import session
+from docuocr.engine.smalltext import clusters, uncovered_text
 
 
 class Detector:
@@ -32,10 +33,12 @@ class Detector:
             scale = min(self.cfg["min_side"] / min(h, w), self.cfg["max_side"] / max(h, w) * 1.5)
         return scale
 
-    def __call__(self, image: np.ndarray) -> tuple[list[np.ndarray], list[float]]:
+    def __call__(
+        self, image: np.ndarray, scale: float | None = None
+    ) -> tuple[list[np.ndarray], list[float]]:
         """RGB page → ordered line quads (TL, TR, BR, BL) in page pixels, with their scores."""
         h, w = image.shape[:2]
-        scale = self.scale_for(h, w)
+        scale = scale or self.scale_for(h, w)
         rh, rw = max(32, round(h * scale / 32) * 32), max(32, round(w * scale / 32) * 32)
         resized = cv2.resize(
             image, (rw, rh), interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR
@@ -47,3 +50,20 @@ class Detector:
         if boxes is None or len(boxes) == 0:
             return [], []
         return [order_quad(b) for b in boxes], [float(s) for s in scores]
+
+    def small_print(
+        self, image: np.ndarray, quads: list[np.ndarray], cfg: dict[str, Any]
+    ) -> tuple[list[np.ndarray], list[float]]:
+        """Lines of small print the first pass missed, found by detecting uncovered ink enlarged."""
+        h, w = image.shape[:2]
+        found, scores = [], []
+        for (x0, y0, x1, y1), text_h in clusters(uncovered_text(image, quads, cfg), w, h):
+            scale = min(cfg["max_scale"], max(1.5, cfg["target_height"] / text_h))
+            scale = min(scale, (cfg["max_pixels"] / ((x1 - x0) * (y1 - y0))) ** 0.5)
+            if scale < 1.2:
+                continue
+            qs, ss = self(image[y0:y1, x0:x1], scale)
+            for q, s in zip(qs, ss, strict=True):
+                found.append(q + np.array([x0, y0], dtype=np.float32))
+                scores.append(s)
+        return found, scores

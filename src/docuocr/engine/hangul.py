@@ -28,7 +28,9 @@ def script_of(text: str) -> str:
     return best if counts[best] else "other"
 
 
-def suspect(text: str, probs: list[float], width: float, height: float) -> bool:
+def suspect(
+    text: str, probs: list[float], width: float, height: float, centers: list[float] | None = None
+) -> bool:
     """Could this PP-OCR line really be Hangul that it could not read?
 
     PP-OCR reads Hangul as a few Latin-extended or CJK look-alikes with high scores, so the signs are
@@ -43,7 +45,13 @@ def suspect(text: str, probs: list[float], width: float, height: float) -> bool:
     expected = width / max(height, 1.0) / 0.55
     if len(text) < 0.45 * expected and len(text) < 12:
         return True
-    return bool(probs) and min(probs) < 0.5
+    if probs and min(probs) < 0.5:
+        return True
+    # A long stretch with no character at all: PP-OCR skipped something it could not read.
+    edges = [0.0, *(centers or []), 1.0]
+    return (
+        max(b - a for a, b in zip(edges, edges[1:], strict=False)) * width / max(height, 1.0) > 2.5
+    )
 
 
 @dataclass

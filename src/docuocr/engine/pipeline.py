@@ -93,6 +93,9 @@ class Engine:
         """Read an RGB uint8 page image into a Page whose boxes are in this image's pixels."""
         height, width = image.shape[:2]
         turn, upright, quads, scores = self.orient(image)
+        if self.cfg["small_print"]["enabled"]:
+            more, more_scores = self.detect.small_print(upright, quads, self.cfg["small_print"])
+            quads, scores = quads + more, scores + more_scores
         if not quads:
             return Page(width=width, height=height, rotation=turn)
 
@@ -120,7 +123,7 @@ class Engine:
         for q, score, c, read, (w, h) in zip(quads, scores, crops, reads, sizes, strict=True):
             aspect = w / max(h, 1.0)
             spans, engine = ctc_words(read, aspect), "ppocr"
-            if suspect(read.text, read.probs, w, h):
+            if suspect(read.text, read.probs, w, h, read.centers):
                 pieces = self.read_hangul(upright, q, c)
                 text = "".join(p.text for p in pieces)
                 if HANGUL.search(text) and len(HANGUL.findall(text)) >= 0.3 * len(

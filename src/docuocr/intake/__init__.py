@@ -10,6 +10,10 @@ from dataclasses import dataclass
 from PIL import Image
 
 from docuocr.config import Limits
+from docuocr.errors import DocumentTooLarge, DocuocrError, InvalidDocument
+from docuocr.intake import images, office, pdf
+from docuocr.intake.checks import check_file_size
+from docuocr.intake.sniff import MIME, sniff
 
 
 @dataclass
@@ -21,6 +25,30 @@ class Intake:
 
 def load(data: bytes, limits: Limits | None = None) -> Intake:
     """Sniff, decode and rasterise `data` into page images."""
-    from docuocr.intake.decode import load as _load
+    limits = limits or Limits()
+    try:
+        return _load(bytes(data), limits)
+    except DocuocrError:
+        raise
+    except MemoryError as exc:
+        raise DocumentTooLarge(
+            "the document needs more memory to decode than is available"
+        ) from exc
+    except Exception as exc:  # a decoder failing in a way we did not foresee is still bad input
+        raise InvalidDocument(
+            f"the document cannot be decoded ({type(exc).__name__}: {exc})"
+        ) from exc
 
-    return _load(data, limits or Limits())
+
+def _load(data: bytes, limits: Limits) -> Intake:
+    check_file_size(data, limits)
+    kind = sniff(data)
+    if kind in images.PIL_FORMATS:
+        pages, total = images.decode(data, kind, limits)
+    elif kind == "pdf":
+        pages, total = pdf.rasterise(data, limits)
+    else:
+        office.check_zip(data, kind)
+        converted = office.to_pdf(data, kind, limits.office_timeout_s)
+        pages, total = pdf.rasterise(converted, limits)
+    return Intake(pages=pages, total_pages=total, mime=MIME[kind])

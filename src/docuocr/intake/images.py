@@ -1,0 +1,129 @@
+"""Image files (JPEG, PNG, BMP, TIFF, HEIC) to upright RGB pages."""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+import pillow_heif
+from PIL import Image, UnidentifiedImageError
+
+from docuocr.config import Limits
+from docuocr.errors import InvalidDocument, PageTooLarge
+from docuocr.intake.checks import check_image_pixels
+
+pillow_heif.register_heif_opener()
+# Pillow's own bomb guard (warn at 89 MP, fail at 179 MP) is stricter than the hosted API's 100 MP
+# and reports no dimensions; check_image_pixels checks every page's declared size instead.
+Image.MAX_IMAGE_PIXELS = None
+
+# The Pillow plugins allowed per sniffed kind, so a file is never decoded as something else.
+PIL_FORMATS = {
+    "jpeg": ["JPEG", "MPO"],
+    "png": ["PNG"],
+    "bmp": ["BMP"],
+    "tiff": ["TIFF"],
+    "heic": ["HEIF"],
+}
+
+# EXIF orientation → the transpose that makes the image upright (as ImageOps.exif_transpose).
+_UPRIGHT = {
+    2: Image.Transpose.FLIP_LEFT_RIGHT,
+    3: Image.Transpose.ROTATE_180,
+    4: Image.Transpose.FLIP_TOP_BOTTOM,
+    5: Image.Transpose.TRANSPOSE,
+    6: Image.Transpose.ROTATE_270,
+    7: Image.Transpose.TRANSVERSE,
+    8: Image.Transpose.ROTATE_90,
+}
+
+# Decoder failures on bad input; anything else still ends as InvalidDocument in load().
+_DECODE_ERRORS = (OSError, SyntaxError, ValueError, EOFError, IndexError, KeyError, TypeError)
+
+
+def decode(data: bytes, kind: str, limits: Limits) -> tuple[list[Image.Image], int]:
+    """Decode the first `limits.max_pages` pages; return them and the file's page count."""
+    name = kind.upper()
+    try:
+        img = Image.open(io.BytesIO(data), formats=PIL_FORMATS[kind])
+    except Image.DecompressionBombError as exc:  # only if someone restored Pillow's guard
+        raise PageTooLarge(f"page 1 is too large: {exc}") from exc
+    except UnidentifiedImageError as exc:
+        raise InvalidDocument(
+            f"the {name} image is corrupt or truncated: its header cannot be read"
+        ) from exc
+    except _DECODE_ERRORS as exc:
+        raise InvalidDocument(f"the {name} image is corrupt or truncated ({exc})") from exc
+    # Only TIFF pages are pages; APNG/MPO frames and HEIC side images are not.
+    total = _frame_count(img, name) if kind == "tiff" else 1
+    pages = []
+    for index in range(min(total, limits.max_pages)):
+        if index:
+            _seek(img, index, name)
+        check_image_pixels(img.width, img.height, limits, index + 1)
+        try:
+            img.load()  # full decode now, so a truncated file fails here
+            page = upright(to_rgb(img), orientation(img))
+        except _DECODE_ERRORS as exc:
+            raise InvalidDocument(
+                f"the {name} image is corrupt or truncated: page {index + 1} cannot be "
+                f"decoded ({exc})"
+            ) from exc
+        # The next seek reuses img's buffer; a single-frame image can be kept as it is.
+        pages.append(page.copy() if page is img and total > 1 else page)
+    return pages, total
+
+
+def _frame_count(img: Image.Image, name: str) -> int:
+    try:
+        return int(getattr(img, "n_frames", 1))
+    except _DECODE_ERRORS as exc:
+        raise InvalidDocument(f"the {name} file's page directory is corrupt ({exc})") from exc
+
+
+def _seek(img: Image.Image, index: int, name: str) -> None:
+    try:
+        img.seek(index)
+    except _DECODE_ERRORS as exc:
+        raise InvalidDocument(f"the {name} file's page {index + 1} is corrupt ({exc})") from exc
+
+
+def orientation(img: Image.Image) -> int:
+    """The EXIF/TIFF orientation tag; 1 (upright) when absent or unreadable."""
+    try:
+        return int(img.getexif().get(0x0112, 1))
+    except _DECODE_ERRORS:
+        return 1  # a broken EXIF block should not cost the page
+
+
+def upright(img: Image.Image, orientation: int) -> Image.Image:
+    """Turn the pixels the way the orientation tag says viewers show them."""
+    method = _UPRIGHT.get(orientation)
+    return img.transpose(method) if method is not None else img
+
+
+def to_rgb(img: Image.Image) -> Image.Image:
+    """Any Pillow mode to 8-bit RGB: high bit depths scaled down, transparency flattened on white."""
+    if img.mode in ("I;16", "I;16L", "I;16B", "I;16N", "I", "F"):
+        img = _to_8bit(img)
+    has_alpha = img.mode in ("RGBA", "LA", "PA", "RGBa", "La") or "transparency" in img.info
+    if has_alpha:
+        rgba = img.convert("RGBA")
+        page = Image.new("RGB", rgba.size, (255, 255, 255))
+        page.paste(rgba.convert("RGB"), mask=rgba.getchannel("A"))
+        return page
+    return img if img.mode == "RGB" else img.convert("RGB")
+
+
+def _to_8bit(img: Image.Image) -> Image.Image:
+    """16-bit and 32-bit grey to 8-bit. Pillow's own convert clips at 255 instead of scaling."""
+    a = np.asarray(img)
+    if img.mode.startswith("I;16"):
+        out = a.astype(np.uint16) >> 8
+    elif img.mode == "I":
+        # 32-bit integers usually hold 16-bit samples; small values are already 8-bit.
+        out = np.clip(a, 0, 65535) >> 8 if a.size and a.max() > 255 else np.clip(a, 0, 255)
+    else:  # "F": 0..1 floats or 0..255
+        scale = 255.0 if a.size and np.nanmax(a) <= 1.0 else 1.0
+        out = np.clip(np.nan_to_num(a) * scale + 0.5, 0, 255)
+    return Image.fromarray(out.astype(np.uint8))  # 2-D uint8 → "L"
