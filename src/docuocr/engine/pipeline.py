@@ -20,10 +20,18 @@ from docuocr.engine.geometry import (
     rotate_image,
     unrotate_points,
 )
-from docuocr.engine.hangul import HANGUL, Piece, TesseractLines, mean_conf, script_of, suspect
+from docuocr.engine.hangul import (
+    Piece,
+    TesseractLines,
+    gaps,
+    is_hangul,
+    mean_conf,
+    script_of,
+    suspect,
+)
 from docuocr.engine.layout import rows
 from docuocr.engine.orientation import Classifier, is_sideways, vote_crops
-from docuocr.engine.recognize import Recognizer
+from docuocr.engine.recognize import LineRead, Recognizer
 from docuocr.engine.watermark import contrast, is_watermark
 from docuocr.engine.words import Span, ctc_words, tesseract_words
 
@@ -77,14 +85,37 @@ class Engine:
         down = sum(self.tesseract.confidence(rotate_image(c, 180)) for c in others[:4])
         return down > up
 
-    def read_hangul(self, upright: np.ndarray, quad: np.ndarray, line: np.ndarray) -> list[Piece]:
-        """Tesseract on a line crop; on a poor reading, once more on a taller crop (tight detector
-        boxes clip Hangul's tall syllables on photos) and keep the more confident reading."""
-        pieces = self.tesseract(line)
+    def read_line(
+        self, upright: np.ndarray, q: np.ndarray, c: np.ndarray, read: LineRead, aspect: float
+    ) -> list[tuple[Span, str]]:
+        """Words of one line with the engine that read each: PP-OCR, unless the line is Hangul
+        (all Tesseract) or PP-OCR left holes in it (Tesseract reads the holes)."""
+        spans = [(s, "ppocr") for s in ctc_words(read, aspect)]
+        h = c.shape[0]
+        if suspect(read.text, read.probs, c.shape[1], h):
+            pieces = self.read_hangul(upright, q)
+            if is_hangul(pieces):
+                return [(s, "tesseract") for s in tesseract_words(pieces)]
+            return spans
+        for a, b in gaps(read.centers, read.step, aspect):
+            sub = along(q, a, b)
+            pieces = self.read_hangul(upright, sub)
+            if is_hangul(pieces):
+                for s in tesseract_words(pieces):
+                    s.t0, s.t1 = a + s.t0 * (b - a), a + s.t1 * (b - a)
+                    spans.append((s, "tesseract"))
+        spans.sort(key=lambda x: x[0].t0)
+        return spans
+
+    def read_hangul(self, upright: np.ndarray, quad: np.ndarray) -> list[Piece]:
+        """Tesseract on a line. The detector's box runs into neighbouring lines on dense photos,
+        which derails Tesseract, so it reads a slightly shrunk crop first; on a poor reading, it
+        reads a taller one (tall syllables clipped) and keeps the more confident reading."""
+        cfg = self.cfg["hangul"]
+        pieces = self.tesseract(crop(upright, grow(quad, cfg["grow"])))
         conf = mean_conf(pieces)
-        retry = self.cfg["hangul"]["retry_below"]
-        if conf < retry:
-            taller = self.tesseract(crop(upright, grow(quad, self.cfg["hangul"]["retry_grow"])))
+        if conf < cfg["retry_below"]:
+            taller = self.tesseract(crop(upright, grow(quad, cfg["retry_grow"])))
             if mean_conf(taller) > conf:
                 pieces = taller
         return pieces
@@ -121,16 +152,8 @@ class Engine:
         reads = self.recognize(crops)
         line_words: list[list[Word]] = []
         for q, score, c, read, (w, h) in zip(quads, scores, crops, reads, sizes, strict=True):
-            aspect = w / max(h, 1.0)
-            spans, engine = ctc_words(read, aspect), "ppocr"
-            if suspect(read.text, read.probs, w, h, read.centers):
-                pieces = self.read_hangul(upright, q, c)
-                text = "".join(p.text for p in pieces)
-                if HANGUL.search(text) and len(HANGUL.findall(text)) >= 0.3 * len(
-                    text.replace(" ", "")
-                ):
-                    spans, engine = tesseract_words(pieces), "tesseract"
-            line_words.append([self._word(s, q, score, engine, turn, width, height) for s in spans])
+            spans = self.read_line(upright, q, c, read, w / max(h, 1.0))
+            line_words.append([self._word(s, q, score, e, turn, width, height) for s, e in spans])
 
         lines = []
         for row in rows(quads, page_angle):

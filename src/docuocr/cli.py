@@ -1,0 +1,201 @@
+"""The `docuocr` command: OCR files locally, serve the HTTP API, or run the benchmarks."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+import time
+from dataclasses import replace
+from pathlib import Path
+
+from docuocr import __version__
+from docuocr.config import DEFAULT_MODEL, Limits, Settings
+from docuocr.errors import DocuocrError
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="docuocr",
+        description="Self-hosted Document OCR with an Upstage-compatible API. "
+        "Settings come from DOCUOCR_* environment variables (see the README).",
+    )
+    parser.add_argument("--version", action="version", version=f"docuocr {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    ocr = sub.add_parser(
+        "ocr",
+        help="read documents and write the API's JSON response for each",
+        description="Read documents locally (no server needed) and write the same JSON the API "
+        "returns. One file without --out prints to stdout; otherwise each FILE becomes "
+        "DIR/<stem>.json. A file that fails is reported on stderr and the others go on; the "
+        "exit code is 1 if any failed.",
+    )
+    ocr.add_argument(
+        "files",
+        nargs="+",
+        type=Path,
+        metavar="FILE",
+        help="documents: PDF, images, or DOCX/PPTX/XLSX",
+    )
+    ocr.add_argument("--out", type=Path, metavar="DIR", help="write DIR/<stem>.json per file")
+    ocr.add_argument(
+        "--schema", help="response format, as the API's `schema` field (default: Upstage's)"
+    )
+    ocr.add_argument(
+        "--model", help=f"model, as the API's `model` field (default: {DEFAULT_MODEL})"
+    )
+
+    serve = sub.add_parser(
+        "serve",
+        help="serve the HTTP API",
+        description="Serve POST /v1/document-ai/ocr (and /v1/document-digitization) with one "
+        "server process and a pool of OCR worker processes inside it. Requests need "
+        "'Authorization: Bearer <key>': the keys in DOCUOCR_API_KEYS, or else a key generated "
+        "once and kept in DOCUOCR_DATA_DIR/api_key.",
+    )
+    serve.add_argument("--host", default="127.0.0.1", help="address to bind (default: %(default)s)")
+    serve.add_argument("--port", type=int, default=8000, help="port (default: %(default)s)")
+    serve.add_argument(
+        "--workers",
+        type=int,
+        help="OCR worker processes, each with its own models loaded (default: DOCUOCR_WORKERS, "
+        "else the number of CPUs)",
+    )
+    serve.add_argument(
+        "--no-auth",
+        action="store_true",
+        help="accept requests without an API key; for local experiments only",
+    )
+
+    sub.add_parser(
+        "bench",
+        add_help=False,
+        help="measure accuracy and speed on the shared datasets (see `docuocr bench --help`)",
+    )
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["bench"]:  # everything after `bench` belongs to the bench's own parser
+        return _bench(argv[1:])
+    args = _parser().parse_args(argv)
+    if args.command == "ocr":
+        return _ocr(args.files, args.out, args.schema, args.model)
+    return _serve(args)
+
+
+def _bench(argv: list[str]) -> int:
+    try:
+        from docuocr import bench
+    except ModuleNotFoundError as exc:
+        if exc.name != "docuocr.bench":
+            raise
+        print(
+            "docuocr bench: the benchmark module (docuocr.bench) is not installed yet",
+            file=sys.stderr,
+        )
+        return 2
+    return bench.main(argv)
+
+
+def _ocr(files: list[Path], out: Path | None, schema: str | None, model_name: str | None) -> int:
+    from docuocr.api import resolve_model
+    from docuocr.formats import render, validate_schema
+
+    try:
+        model = resolve_model(model_name)
+        validate_schema(schema)
+    except DocuocrError as exc:
+        print(f"docuocr ocr: {exc.message}", file=sys.stderr)
+        return 2
+    if out is None and len(files) > 1:
+        print("docuocr ocr: several files need --out DIR", file=sys.stderr)
+        return 2
+    stems: dict[str, Path] = {}
+    for path in files:
+        if (other := stems.setdefault(path.stem, path)) != path:
+            print(
+                f"docuocr ocr: {other} and {path} would both write {path.stem}.json",
+                file=sys.stderr,
+            )
+            return 2
+    if out is not None:
+        out.mkdir(parents=True, exist_ok=True)
+
+    from docuocr.engine import Engine
+    from docuocr.pipeline import ocr_bytes
+
+    engine = Engine()
+    limits = Limits.from_env()
+    failed = 0
+    for n, path in enumerate(files, 1):
+        started = time.perf_counter()
+        try:
+            doc = ocr_bytes(path.read_bytes(), engine, limits, model)
+            text = json.dumps(render(doc, schema), ensure_ascii=False, indent=2)
+            if out is None:
+                print(text)
+            else:
+                (out / f"{path.stem}.json").write_text(text + "\n", encoding="utf-8")
+        except (DocuocrError, OSError) as exc:
+            failed += 1
+            print(f"{path}: {getattr(exc, 'message', None) or exc}", file=sys.stderr)
+            continue
+        except Exception as exc:  # one bad file must not stop the others
+            failed += 1
+            print(f"{path}: unexpected error: {exc!r}", file=sys.stderr)
+            continue
+        if len(files) > 1:
+            seconds = time.perf_counter() - started
+            print(
+                f"[{n}/{len(files)}] {path}: {len(doc.pages)} page(s), {seconds:.1f} s",
+                file=sys.stderr,
+            )
+    if failed and len(files) > 1:
+        print(f"{failed} of {len(files)} file(s) failed", file=sys.stderr)
+    return 1 if failed else 0
+
+
+def _setup_logging() -> None:
+    from docuocr.api import RequestIdFilter
+
+    handler = logging.StreamHandler()
+    handler.addFilter(RequestIdFilter())
+    handler.setFormatter(
+        logging.Formatter("%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s")
+    )
+    logging.basicConfig(level=logging.INFO, handlers=[handler], force=True)
+
+
+def _serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from docuocr.api import OCR_PATHS, create_app
+    from docuocr.auth import KEY_FILE, load_or_create_key
+
+    settings = Settings.from_env()
+    if args.workers is not None:
+        settings = replace(settings, workers=args.workers)
+    if args.no_auth:
+        print(
+            "WARNING: --no-auth: anyone who can reach this port can use the API. "
+            "Use it only for local experiments.",
+            file=sys.stderr,
+        )
+    elif not settings.api_keys:
+        key = load_or_create_key(settings.data_dir)
+        settings = replace(settings, api_keys=(key,))
+        url = f"http://{args.host}:{args.port}{OCR_PATHS[0]}"
+        print(
+            f"docuocr API key (kept in {settings.data_dir / KEY_FILE}; set DOCUOCR_API_KEYS "
+            f"to use your own):\n\n    {key}\n\n"
+            f'Use it as: curl -H "Authorization: Bearer {key}" -F document=@page.png {url}\n',
+            file=sys.stderr,
+        )
+    _setup_logging()
+    app = create_app(settings, require_auth=not args.no_auth)
+    uvicorn.run(app, host=args.host, port=args.port, log_config=None, access_log=False)
+    return 0
