@@ -1,0 +1,105 @@
+"""The real engine on real pages: rendered English and Korean text, rotations, and the cookbook fixtures."""
+
+from __future__ import annotations
+
+import collections
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image, ImageDraw, ImageFont
+
+from docuocr.config import Limits
+from docuocr.engine import Engine
+from docuocr.engine.geometry import order_quad, unrotate_points
+from docuocr.intake import load
+
+FIXTURES = Path(__file__).resolve().parents[2] / "shared" / "fixtures" / "upstage-cookbook"
+LATIN_FONT = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"
+KOREAN_FONT = "/usr/share/fonts/truetype/nanum/NanumGothic.ttf"
+ENGLISH = ["Invoice number 4521 due", "Total amount payable", "Thank you for your order"]
+KOREAN = ["대한민국은 민주공화국이다", "모든 국민은 법 앞에 평등하다"]
+
+
+@pytest.fixture(scope="module")
+def engine() -> Engine:
+    return Engine()
+
+
+def page(lines: list[str], font_path: str, size: int = 40) -> np.ndarray:
+    if not Path(font_path).is_file():
+        pytest.skip(f"{font_path} is not installed (make install adds it)")
+    img = Image.new("RGB", (1100, 120 + 90 * len(lines)), "white")
+    draw = ImageDraw.Draw(img)
+    face = ImageFont.truetype(font_path, size)
+    for i, text in enumerate(lines):
+        draw.text((60, 60 + 90 * i), text, fill="black", font=face)
+    return np.asarray(img)
+
+
+def fixture_words(engine: Engine, name: str) -> list[str]:
+    path = FIXTURES / name
+    if not path.is_file():
+        pytest.skip("../shared fixtures are not present")
+    pages = load(path.read_bytes(), Limits()).pages
+    return [w.text for p in pages for w in engine.read(np.asarray(p)).words]
+
+
+def test_reads_english_words_with_boxes(engine):
+    image = page(ENGLISH, LATIN_FONT)
+    result = engine.read(image)
+    assert [line.text for line in result.lines] == ENGLISH
+    for word in result.words:
+        xs = [x for x, _ in word.quad]
+        ys = [y for _, y in word.quad]
+        assert 0 <= min(xs) < max(xs) <= image.shape[1]
+        assert 0 <= min(ys) < max(ys) <= image.shape[0]
+        assert 0.5 < word.confidence <= 1.0
+        assert word.engine == "ppocr"
+    # Word boxes follow the words: "Invoice" starts left of "number" on the same row.
+    invoice, number = result.lines[0].words[:2]
+    assert invoice.quad[1][0] <= number.quad[0][0] + 2
+
+
+def test_reads_korean_through_tesseract(engine):
+    result = engine.read(page(KOREAN, KOREAN_FONT))
+    words = [w.text for w in result.words]
+    assert "대한민국은" in words and "평등하다" in words, words
+    assert all(w.engine == "tesseract" for w in result.words if w.script == "hangul")
+    # Tesseract's pieces are merged back into the space-delimited words.
+    assert len(result.lines[0].words) == 2
+
+
+@pytest.mark.parametrize("turn", [90, 180, 270])
+def test_rotated_page_reads_like_upright_with_natural_first_vertex(engine, turn):
+    upright = page(ENGLISH, LATIN_FONT)
+    h, w = upright.shape[:2]
+    rotated = np.ascontiguousarray(np.rot90(upright, k=-turn // 90))
+    result = engine.read(rotated)
+    assert result.rotation == (360 - turn) % 360  # the clockwise turn that makes it upright
+    assert [line.text for line in result.lines] == ENGLISH
+    for word in result.words:
+        # Turn the box back upright: its first vertex must be the word's top-left corner there.
+        back = unrotate_points(np.array(word.quad), turn, w, h)
+        assert np.allclose(back, order_quad(back), atol=1e-3), word.text
+        assert back[0][0] < w and back[0][1] < h
+
+
+def test_watermark_ignored_and_korean_read(engine):
+    words = fixture_words(engine, "water_mark.jpg")
+    assert words.count("한글에서") >= 6
+    assert not any("onfid" in w for w in words)
+
+
+def test_small_print_windowpane(engine):
+    words = fixture_words(engine, "dpi_150.jpg")
+    assert sum(w.startswith("windowpane") for w in words) >= 12
+
+
+def test_receipt_photo_reads_title(engine):
+    assert "영수증" in fixture_words(engine, "rotate.jpg")
+
+
+def test_multi_page_pdf_english(engine):
+    words = collections.Counter(fixture_words(engine, "multi_page.pdf"))
+    assert words["curious"] >= 10 and words["raindrops"] >= 10
