@@ -64,8 +64,8 @@ format: install
 # A quick accuracy/speed check on 5 FUNSD forms (needs ../shared); see docs/accuracy.md.
 bench: install
 	@if [ -d ../shared/data/funsd-train ]; then \
-		$(BIN)/python -m docuocr.bench ../shared/data/funsd-train --kind funsd --limit 5; \
-	else echo "../shared is absent: nothing to bench (python -m docuocr.bench --help)"; fi
+		$(BIN)/docuocr bench ../shared/data/funsd-train --kind funsd --limit 5; \
+	else echo "../shared is absent: nothing to bench (docuocr bench --help)"; fi
 
 # Korean dev pages (data/korean-dev, gitignored) rendered from the kobill corpus in konlpy's wheel.
 korean-dev: install

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import io
+import json
 import random
 import re
 import sys
@@ -254,16 +255,22 @@ def generate(
     if not pool:
         raise ValueError(f"no usable Korean sentences in the {split} split of {corpus}")
     out.mkdir(parents=True, exist_ok=True)
-    written = []
+    written, manifest = [], []
     for n in range(1, pages + 1):
         rng = random.Random(f"{seed}-{split}-{n}")
-        img, lines, _ = render_page(pool, fonts, rng, n)
-        if rng.random() < degrade_share:
+        img, lines, font = render_page(pool, fonts, rng, n)
+        degraded = rng.random() < degrade_share
+        if degraded:
             img = degrade(img, rng)
         path = out / f"page_{n:03d}.png"
         img.save(path)
         path.with_suffix(".txt").write_text("\n".join(lines) + "\n", encoding="utf-8")
         written.append(path)
+        manifest.append({"page": path.name, "font": font, "degraded": degraded, "split": split})
+    # How each page was made, for reading errors by font or degradation.
+    (out / "pages.json").write_text(
+        json.dumps(manifest, ensure_ascii=False, indent=1), encoding="utf-8"
+    )
     return written
 
 
