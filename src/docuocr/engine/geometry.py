@@ -63,11 +63,16 @@ def grow(q: np.ndarray, factor: float) -> np.ndarray:
     )
 
 
-def along(q: np.ndarray, t0: float, t1: float) -> np.ndarray:
-    """The sub-quad between fractions t0 and t1 of the quad's width (keeps the corner order)."""
-    top = lambda t: q[0] + (q[1] - q[0]) * t  # noqa: E731
-    bot = lambda t: q[3] + (q[2] - q[3]) * t  # noqa: E731
-    return np.array([top(t0), top(t1), bot(t1), bot(t0)], dtype=np.float32)
+def along(q: np.ndarray, t0: float, t1: float, v0: float = 0.0, v1: float = 1.0) -> np.ndarray:
+    """The sub-quad between fractions t0..t1 of the quad's width and v0..v1 of its height
+    (keeps the corner order)."""
+
+    def at(t: float, v: float) -> np.ndarray:
+        top = q[0] + (q[1] - q[0]) * t
+        bottom = q[3] + (q[2] - q[3]) * t
+        return top + (bottom - top) * v
+
+    return np.array([at(t0, v0), at(t1, v0), at(t1, v1), at(t0, v1)], dtype=np.float32)
 
 
 def rotate_image(image: np.ndarray, degrees: int) -> np.ndarray:

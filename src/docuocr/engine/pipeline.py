@@ -33,7 +33,7 @@ from docuocr.engine.layout import rows
 from docuocr.engine.orientation import Classifier, is_sideways, vote_crops
 from docuocr.engine.recognize import LineRead, Recognizer
 from docuocr.engine.watermark import contrast, is_watermark
-from docuocr.engine.words import Span, ctc_words, tesseract_words
+from docuocr.engine.words import Span, ctc_words, tesseract_words, tighten
 
 log = logging.getLogger(__name__)
 
@@ -153,6 +153,8 @@ class Engine:
         line_words: list[list[Word]] = []
         for q, score, c, read, (w, h) in zip(quads, scores, crops, reads, sizes, strict=True):
             spans = self.read_line(upright, q, c, read, w / max(h, 1.0))
+            if self.cfg["words"]["tight_boxes"]:
+                tighten([s for s, _ in spans], c)
             line_words.append([self._word(s, q, score, e, turn, width, height) for s, e in spans])
 
         lines = []
@@ -172,7 +174,7 @@ class Engine:
         width: int,
         height: int,
     ) -> Word:
-        q = along(line_quad, span.t0, span.t1)
+        q = along(line_quad, span.t0, span.t1, span.v0, span.v1)
         if turn:
             # Upright pixels back to the original image; corner order (natural TL first) is kept.
             q = unrotate_points(q, turn, width, height)
