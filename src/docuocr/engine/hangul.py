@@ -32,6 +32,11 @@ def script_of(text: str) -> str:
     return best if counts[best] else "other"
 
 
+def odd(text: str) -> bool:
+    """Characters outside plain Latin: PP-OCR's usual reading of Hangul."""
+    return any(not ASCIIISH.match(c) for c in text)
+
+
 def suspect(text: str, probs: list[float], width: float, height: float) -> bool:
     """Could this PP-OCR line really be Hangul that it could not read?
 
@@ -40,7 +45,7 @@ def suspect(text: str, probs: list[float], width: float, height: float) -> bool:
     """
     if not text.strip():
         return True
-    if any(not ASCIIISH.match(c) for c in text):
+    if odd(text):
         return True
     # Latin text averages about 0.5 em per character; Hangul read as Latin leaves long gaps.
     expected = width / max(height, 1.0) / 0.55
@@ -75,10 +80,12 @@ class Piece:
     space_before: bool = True  # Tesseract's line text has a space before this piece
 
 
-def is_hangul(pieces: list[Piece]) -> bool:
-    """Tesseract found Korean here (not just Han or Latin look-alikes)."""
+def is_hangul(pieces: list[Piece], share: float = 0.3, min_conf: float = 0.0) -> bool:
+    """Tesseract found Korean here (not just Han or Latin look-alikes), confidently enough."""
     text = "".join(p.text for p in pieces)
-    return bool(text) and len(HANGUL.findall(text)) >= 0.3 * len(text)
+    if not text or len(HANGUL.findall(text)) < share * len(text):
+        return False
+    return mean_conf(pieces) >= min_conf
 
 
 def mean_conf(pieces: list[Piece]) -> float:

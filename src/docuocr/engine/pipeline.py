@@ -26,6 +26,7 @@ from docuocr.engine.hangul import (
     gaps,
     is_hangul,
     mean_conf,
+    odd,
     script_of,
     suspect,
 )
@@ -87,24 +88,27 @@ class Engine:
 
     def read_line(
         self, upright: np.ndarray, q: np.ndarray, c: np.ndarray, read: LineRead, aspect: float
-    ) -> list[tuple[Span, str]]:
+    ) -> list[Span]:
         """Words of one line with the engine that read each: PP-OCR, unless the line is Hangul
         (all Tesseract) or PP-OCR left holes in it (Tesseract reads the holes)."""
-        spans = [(s, "ppocr") for s in ctc_words(read, aspect)]
+        spans = ctc_words(read, aspect)
         h = c.shape[0]
         if suspect(read.text, read.probs, c.shape[1], h):
             pieces = self.read_hangul(upright, q)
-            if is_hangul(pieces):
-                return [(s, "tesseract") for s in tesseract_words(pieces)]
+            # A Latin-looking reading is overruled only by a confident, mostly Hangul one: Tesseract's
+            # kor model reads blurred Latin as Hangul too.
+            strict = not odd(read.text) and bool(read.text.strip())
+            if is_hangul(pieces, 0.3, 0.6 if strict else 0.0):
+                return tesseract_words(pieces)
             return spans
         for a, b in gaps(read.centers, read.step, aspect):
             sub = along(q, a, b)
             pieces = self.read_hangul(upright, sub)
-            if is_hangul(pieces):
+            if is_hangul(pieces, 0.5, 0.7):
                 for s in tesseract_words(pieces):
                     s.t0, s.t1 = a + s.t0 * (b - a), a + s.t1 * (b - a)
-                    spans.append((s, "tesseract"))
-        spans.sort(key=lambda x: x[0].t0)
+                    spans.append(s)
+        spans.sort(key=lambda s: s.t0)
         return spans
 
     def read_hangul(self, upright: np.ndarray, quad: np.ndarray) -> list[Piece]:
@@ -154,8 +158,8 @@ class Engine:
         for q, score, c, read, (w, h) in zip(quads, scores, crops, reads, sizes, strict=True):
             spans = self.read_line(upright, q, c, read, w / max(h, 1.0))
             if self.cfg["words"]["tight_boxes"]:
-                tighten([s for s, _ in spans], c)
-            line_words.append([self._word(s, q, score, e, turn, width, height) for s, e in spans])
+                spans = tighten(spans, c)
+            line_words.append([self._word(s, q, score, turn, width, height) for s in spans])
 
         lines = []
         for row in rows(quads, page_angle):
@@ -169,7 +173,6 @@ class Engine:
         span: Span,
         line_quad: np.ndarray,
         det_score: float,
-        engine: str,
         turn: int,
         width: int,
         height: int,
@@ -192,6 +195,6 @@ class Engine:
                 "det_score": det_score,
                 "length": float(len(span.text)),
             },
-            engine=engine,
+            engine=span.engine,
             script=script_of(span.text),
         )

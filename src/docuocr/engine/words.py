@@ -19,8 +19,16 @@ class Span:
     probs: list[float]
     v0: float = 0.0  # top and bottom of the ink, 0..1 of the line's height
     v1: float = 1.0
-    first: float | None = None  # centres of the first and last character, when known (CTC)
-    last: float | None = None
+    centers: list[float] | None = None  # character centres, 0..1 along the line, when known (CTC)
+    engine: str = "ppocr"  # which recogniser read it
+
+    @property
+    def first(self) -> float | None:
+        return self.centers[0] if self.centers else None
+
+    @property
+    def last(self) -> float | None:
+        return self.centers[-1] if self.centers else None
 
 
 def ctc_words(read: LineRead, aspect: float) -> list[Span]:
@@ -37,9 +45,7 @@ def ctc_words(read: LineRead, aspect: float) -> list[Span]:
         half = max(pitch, 0.45 / max(aspect, 1e-6), read.step) / 2
         text = "".join(read.text[i] for i in chars)
         t0, t1 = max(0.0, centers[0] - half), min(1.0, centers[-1] + half)
-        spans.append(
-            Span(text, t0, t1, [read.probs[i] for i in chars], first=centers[0], last=centers[-1])
-        )
+        spans.append(Span(text, t0, t1, [read.probs[i] for i in chars], centers=centers))
         chars.clear()
 
     for i, ch in enumerate(read.text):
@@ -66,7 +72,7 @@ def tesseract_words(pieces: list[Piece]) -> list[Span]:
             last.t1 = max(last.t1, p.x1)
             last.probs.append(p.conf)
         else:
-            spans.append(Span(p.text, p.x0, p.x1, [p.conf]))
+            spans.append(Span(p.text, p.x0, p.x1, [p.conf], engine="tesseract"))
     return spans
 
 
@@ -98,19 +104,41 @@ def _widest_gap(columns: np.ndarray, lo: int, hi: int) -> tuple[int, int] | None
     return best
 
 
-def tighten(spans: list[Span], line: np.ndarray, margin: float = 0.12) -> None:
+def _split_at_spaces(span: Span, columns: np.ndarray, w: int, text_h: int) -> list[Span]:
+    """PP-OCR drops the space between tightly set words; a blank run wider than half the
+    text height between two characters is a space all the same."""
+    if not span.centers or len(span.centers) < 2:
+        return [span]
+    cuts = []
+    for i in range(len(span.centers) - 1):
+        gap = _widest_gap(columns, int(span.centers[i] * w), int(span.centers[i + 1] * w))
+        if gap and gap[1] - gap[0] >= 0.7 * text_h:
+            cuts.append((i + 1, gap))
+    if not cuts:
+        return [span]
+    parts, start, t0 = [], 0, span.t0
+    for i, (c0, c1) in [*cuts, (len(span.text), (span.t1 * w, span.t1 * w))]:
+        parts.append(
+            Span(span.text[start:i], t0, c0 / w, span.probs[start:i], centers=span.centers[start:i])
+        )
+        start, t0 = i, c1 / w
+    return parts
+
+
+def tighten(spans: list[Span], line: np.ndarray, margin: float = 0.12) -> list[Span]:
     """Fit each span to the ink it holds. Detector boxes are padded (DB's unclip) and CTC positions
     are a few pixels off, but a word box should hug the word, with a small even margin: that is
     what users draw and what box-matching benchmarks expect."""
     gray = cv2.cvtColor(line, cv2.COLOR_RGB2GRAY) if line.ndim == 3 else line
     _, ink = cv2.threshold(gray, 0, 1, cv2.THRESH_BINARY_INV + cv2.THRESH_OTSU)
     if ink.mean() > 0.6:  # mostly "ink": light text on dark, or no contrast; leave as is
-        return
+        return spans
     h, w = ink.shape
     top, bottom = _band(ink.sum(axis=1).astype(float), max(1.0, 0.01 * w))
     if bottom - top < 3:
-        return
+        return spans
     columns = ink[top:bottom].sum(axis=0)
+    spans = [part for s in spans for part in _split_at_spaces(s, columns, w, bottom - top)]
     # Word boundaries go to the blank columns between the neighbours' outer characters.
     for a, b in zip(spans, spans[1:], strict=False):
         if a.last is not None and b.first is not None:
@@ -128,3 +156,4 @@ def tighten(spans: list[Span], line: np.ndarray, margin: float = 0.12) -> None:
             continue
         s.v0, s.v1 = max(0.0, top + rows[0] - pad) / h, min(h, top + rows[-1] + 1 + pad) / h
         s.t0, s.t1 = max(0.0, c0 + cols[0] - pad) / w, min(w, c0 + cols[-1] + 1 + pad) / w
+    return spans
