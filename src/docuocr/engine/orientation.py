@@ -45,11 +45,10 @@ def is_sideways(quads: list[np.ndarray], tall_share: float) -> bool:
     return tall + wide > 0 and tall / (tall + wide) >= tall_share
 
 
-def vote_crops(image: np.ndarray, quads: list[np.ndarray], n: int) -> list[np.ndarray]:
-    """The first few characters of the n longest lines: enough to vote on, cheap to read."""
+def vote_crops(image: np.ndarray, quads: list[np.ndarray]) -> list[np.ndarray]:
+    """The first few characters of each line: enough to vote on, cheap to classify."""
     out = []
-    for q in sorted(quads, key=lambda q: -quad_size(q)[0])[:n]:
+    for q in quads:
         w, h = quad_size(q)
-        if h >= 6:
-            out.append(crop(image, along(q, 0.0, min(1.0, 10 * h / max(w, 1.0)))))
+        out.append(crop(image, along(q, 0.0, min(1.0, 10 * h / max(w, 1.0)))))
     return out

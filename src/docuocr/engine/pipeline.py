@@ -50,34 +50,25 @@ class Engine:
         self.classifier = Classifier(self.cfg["orientation"], threads)
         self.tesseract = TesseractLines(self.cfg["hangul"])
 
-    def orient(self, image: np.ndarray) -> tuple[int, np.ndarray, list[np.ndarray], list[float]]:
-        """Clockwise turn that makes the page upright, the upright image, and its detected lines."""
-        quads, scores = self.detect(image)
-        ocfg = self.cfg["orientation"]
-        turn = 0
-        if is_sideways(quads, ocfg["tall_share"]):
-            turn = 90
-            image = rotate_image(image, 90)
-            quads, scores = self.detect(image)
-        if self.upside_down(vote_crops(image, quads, ocfg["sample_lines"])):
-            turn = (turn + 180) % 360
-            h, w = image.shape[:2]
-            quads = [order_quad(unrotate_points(q, 180, w, h)) for q in quads]
-            image = rotate_image(image, 180)
-        return turn, image, quads, scores
-
-    def upside_down(self, crops: list[np.ndarray]) -> bool:
-        """Vote on 180 degrees: the line classifier where PP-OCR can read the line (Latin, Han), and
-        Tesseract's confidence both ways on lines it cannot (Hangul), where the classifier is wrong."""
-        if not crops:
+    def upside_down(
+        self, image: np.ndarray, quads: list[np.ndarray], reads: list[LineRead]
+    ) -> bool:
+        """Vote on 180 degrees over the longest lines: the line classifier where PP-OCR could read the
+        line (Latin, Han), Tesseract's confidence both ways where it could not (Hangul, on which the
+        classifier is wrong). Reuses the page's recognition, so the common upright page pays only
+        for the classifier."""
+        n = self.cfg["orientation"]["sample_lines"]
+        ranked = sorted(range(len(quads)), key=lambda i: -quad_size(quads[i])[0])
+        sample = [i for i in ranked if quad_size(quads[i])[1] >= 6][:n]
+        if not sample:
             return False
-        flipped = self.classifier(crops)
-        reads = self.recognize(crops)
+        heads = vote_crops(image, [quads[i] for i in sample])
+        flipped = self.classifier(heads)
         votes, others = [], []
-        for c, p, r in zip(crops, flipped, reads, strict=True):
-            h, w = c.shape[:2]
-            if suspect(r.text, r.probs, w, h):
-                others.append(c)
+        for i, head, p in zip(sample, heads, flipped, strict=True):
+            w, h = quad_size(quads[i])
+            if suspect(reads[i].text, reads[i].probs, w, h):
+                others.append(head)
             else:
                 votes.append(float(p))
         if len(votes) >= len(others):
@@ -127,35 +118,32 @@ class Engine:
     def read(self, image: np.ndarray) -> Page:
         """Read an RGB uint8 page image into a Page whose boxes are in this image's pixels."""
         height, width = image.shape[:2]
-        turn, upright, quads, scores = self.orient(image)
+        turn, upright = 0, image
+        quads, scores = self.detect(image)
+        if is_sideways(quads, self.cfg["orientation"]["tall_share"]):
+            turn, upright = 90, rotate_image(image, 90)
+            quads, scores = self.detect(upright)
         if self.cfg["small_print"]["enabled"]:
             more, more_scores = self.detect.small_print(upright, quads, self.cfg["small_print"])
             quads, scores = quads + more, scores + more_scores
+        quads, scores, page_angle = self._drop_watermarks(upright, quads, scores)
         if not quads:
             return Page(width=width, height=height, rotation=turn)
 
-        sizes = [quad_size(q) for q in quads]
-        angles = [quad_angle(q) for q in quads]
-        long_lines = [a for a, (w, h) in zip(angles, sizes, strict=True) if w > 2 * h]
-        page_angle = float(np.median(long_lines)) if long_lines else 0.0
-        median_h = float(np.median([h for _, h in sizes]))
-
         crops = [crop(upright, q) for q in quads]
-        keep = [
-            i
-            for i, c in enumerate(crops)
-            if not is_watermark(
-                contrast(c), sizes[i][1], angles[i], median_h, page_angle, self.cfg["watermark"]
-            )
-        ]
-        quads = [quads[i] for i in keep]
-        scores = [scores[i] for i in keep]
-        crops = [crops[i] for i in keep]
-        sizes = [sizes[i] for i in keep]
-
         reads = self.recognize(crops)
+        if self.upside_down(upright, quads, reads):
+            # Rare: turn the boxes and the page over and read again.
+            turn = (turn + 180) % 360
+            h, w = upright.shape[:2]
+            quads = [order_quad(unrotate_points(q, 180, w, h)) for q in quads]
+            upright = rotate_image(upright, 180)
+            crops = [crop(upright, q) for q in quads]
+            reads = self.recognize(crops)
+
         line_words: list[list[Word]] = []
-        for q, score, c, read, (w, h) in zip(quads, scores, crops, reads, sizes, strict=True):
+        for q, score, c, read in zip(quads, scores, crops, reads, strict=True):
+            w, h = quad_size(q)
             spans = self.read_line(upright, q, c, read, w / max(h, 1.0))
             if self.cfg["words"]["tight_boxes"]:
                 spans = tighten(spans, c)
@@ -167,6 +155,31 @@ class Engine:
             if words:
                 lines.append(Line(words))
         return Page(width=width, height=height, lines=lines, rotation=turn)
+
+    def _drop_watermarks(
+        self, image: np.ndarray, quads: list[np.ndarray], scores: list[float]
+    ) -> tuple[list[np.ndarray], list[float], float]:
+        """Lines that are not watermarks, and the page's text angle."""
+        if not quads:
+            return quads, scores, 0.0
+        sizes = [quad_size(q) for q in quads]
+        angles = [quad_angle(q) for q in quads]
+        long_lines = [a for a, (w, h) in zip(angles, sizes, strict=True) if w > 2 * h]
+        page_angle = float(np.median(long_lines)) if long_lines else 0.0
+        median_h = float(np.median([h for _, h in sizes]))
+        keep = [
+            i
+            for i, q in enumerate(quads)
+            if not is_watermark(
+                contrast(crop(image, q, 0)),
+                sizes[i][1],
+                angles[i],
+                median_h,
+                page_angle,
+                self.cfg["watermark"],
+            )
+        ]
+        return [quads[i] for i in keep], [scores[i] for i in keep], page_angle
 
     def _word(
         self,
