@@ -146,7 +146,7 @@ class Engine:
             w, h = quad_size(q)
             spans = self.read_line(upright, q, c, read, w / max(h, 1.0))
             if self.cfg["words"]["tight_boxes"]:
-                spans = tighten(spans, c)
+                spans = tighten(spans, c, min_gap=self.cfg["words"]["split_gap"])
             line_words.append([self._word(s, q, score, turn, width, height) for s in spans])
 
         lines = []

@@ -104,15 +104,17 @@ def _widest_gap(columns: np.ndarray, lo: int, hi: int) -> tuple[int, int] | None
     return best
 
 
-def _split_at_spaces(span: Span, columns: np.ndarray, w: int, text_h: int) -> list[Span]:
-    """PP-OCR drops the space between tightly set words; a blank run wider than half the
-    text height between two characters is a space all the same."""
-    if not span.centers or len(span.centers) < 2:
+def _split_at_spaces(
+    span: Span, columns: np.ndarray, w: int, text_h: int, min_gap: float
+) -> list[Span]:
+    """PP-OCR drops the space between tightly set words; a blank run wider than `min_gap` of
+    the text height between two characters is a space all the same."""
+    if min_gap <= 0 or not span.centers or len(span.centers) < 2:
         return [span]
     cuts = []
     for i in range(len(span.centers) - 1):
         gap = _widest_gap(columns, int(span.centers[i] * w), int(span.centers[i + 1] * w))
-        if gap and gap[1] - gap[0] >= 0.7 * text_h:
+        if gap and gap[1] - gap[0] >= min_gap * text_h:
             cuts.append((i + 1, gap))
     if not cuts:
         return [span]
@@ -125,7 +127,9 @@ def _split_at_spaces(span: Span, columns: np.ndarray, w: int, text_h: int) -> li
     return parts
 
 
-def tighten(spans: list[Span], line: np.ndarray, margin: float = 0.12) -> list[Span]:
+def tighten(
+    spans: list[Span], line: np.ndarray, margin: float = 0.12, min_gap: float = 0.5
+) -> list[Span]:
     """Fit each span to the ink it holds. Detector boxes are padded (DB's unclip) and CTC positions
     are a few pixels off, but a word box should hug the word, with a small even margin: that is
     what users draw and what box-matching benchmarks expect."""
@@ -138,7 +142,7 @@ def tighten(spans: list[Span], line: np.ndarray, margin: float = 0.12) -> list[S
     if bottom - top < 3:
         return spans
     columns = ink[top:bottom].sum(axis=0)
-    spans = [part for s in spans for part in _split_at_spaces(s, columns, w, bottom - top)]
+    spans = [part for s in spans for part in _split_at_spaces(s, columns, w, bottom - top, min_gap)]
     # Word boundaries go to the blank columns between the neighbours' outer characters.
     for a, b in zip(spans, spans[1:], strict=False):
         if a.last is not None and b.first is not None:
