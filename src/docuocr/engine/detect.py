@@ -30,7 +30,10 @@ class Detector:
         # Native resolution when it fits: downscaling loses the small print documents are full of.
         scale = min(1.0, self.cfg["max_side"] / max(h, w))
         if min(h, w) * scale < self.cfg["min_side"]:
-            scale = min(self.cfg["min_side"] / min(h, w), self.cfg["max_side"] / max(h, w) * 1.5)
+            # Enlarge low-resolution pages, but not tiny images: upscaled noise becomes "text".
+            scale = min(
+                self.cfg["min_side"] / min(h, w), self.cfg["max_side"] / max(h, w) * 1.5, 3.0
+            )
         return scale
 
     def __call__(

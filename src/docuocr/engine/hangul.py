@@ -47,11 +47,14 @@ def suspect(text: str, probs: list[float], width: float, height: float) -> bool:
         return True
     if odd(text):
         return True
-    # Latin text averages about 0.5 em per character; Hangul read as Latin leaves long gaps.
-    expected = width / max(height, 1.0) / 0.55
-    if len(text) < 0.45 * expected and len(text) < 12:
+    if too_short(text, width, height):
         return True
     return bool(probs) and min(probs) < 0.5
+
+
+def too_short(text: str, width: float, height: float) -> bool:
+    """Latin text averages about 0.5 em per character; Hangul read as Latin leaves long gaps."""
+    return len(text) < 0.45 * width / max(height, 1.0) / 0.55 and len(text) < 12
 
 
 def gaps(

@@ -29,6 +29,7 @@ from docuocr.engine.hangul import (
     odd,
     script_of,
     suspect,
+    too_short,
 )
 from docuocr.engine.layout import rows
 from docuocr.engine.orientation import Classifier, is_sideways, vote_crops
@@ -83,12 +84,12 @@ class Engine:
         """Words of one line with the engine that read each: PP-OCR, unless the line is Hangul
         (all Tesseract) or PP-OCR left holes in it (Tesseract reads the holes)."""
         spans = ctc_words(read, aspect)
-        h = c.shape[0]
-        if suspect(read.text, read.probs, c.shape[1], h):
+        h, w = c.shape[:2]
+        if suspect(read.text, read.probs, w, h):
             pieces = self.read_hangul(upright, q)
-            # A Latin-looking reading is overruled only by a confident, mostly Hangul one: Tesseract's
-            # kor model reads blurred Latin as Hangul too.
-            strict = not odd(read.text) and bool(read.text.strip())
+            # A plausible Latin reading is overruled only by a confident, mostly Hangul one:
+            # Tesseract's kor model reads blurred Latin as Hangul too.
+            strict = not odd(read.text) and not too_short(read.text, w, h)
             if is_hangul(pieces, 0.3, 0.6 if strict else 0.0):
                 return tesseract_words(pieces)
             return spans
