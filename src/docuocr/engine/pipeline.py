@@ -78,30 +78,51 @@ class Engine:
         down = sum(self.tesseract.confidence(rotate_image(c, 180)) for c in others[:4])
         return down > up
 
-    def read_line(
-        self, upright: np.ndarray, q: np.ndarray, c: np.ndarray, read: LineRead, aspect: float
-    ) -> list[Span]:
-        """Words of one line with the engine that read each: PP-OCR, unless the line is Hangul
-        (all Tesseract) or PP-OCR left holes in it (Tesseract reads the holes)."""
-        spans = ctc_words(read, aspect)
-        h, w = c.shape[:2]
-        if suspect(read.text, read.probs, w, h):
-            pieces = self.read_hangul(upright, q)
-            # A plausible Latin reading is overruled only by a confident, mostly Hangul one:
-            # Tesseract's kor model reads blurred Latin as Hangul too.
-            strict = not odd(read.text) and not too_short(read.text, w, h)
-            if is_hangul(pieces, 0.3, 0.6 if strict else 0.0):
-                return tesseract_words(pieces)
-            return spans
-        for a, b in gaps(read.centers, read.step, aspect):
-            sub = along(q, a, b)
-            pieces = self.read_hangul(upright, sub)
-            if is_hangul(pieces, 0.5, 0.7):
-                for s in tesseract_words(pieces):
-                    s.t0, s.t1 = a + s.t0 * (b - a), a + s.t1 * (b - a)
-                    spans.append(s)
-        spans.sort(key=lambda s: s.t0)
-        return spans
+    def read_lines(
+        self,
+        upright: np.ndarray,
+        quads: list[np.ndarray],
+        crops: list[np.ndarray],
+        reads: list[LineRead],
+    ) -> list[list[Span]]:
+        """Words of each line, from PP-OCR unless Tesseract reads Hangul there.
+
+        First, lines PP-OCR plainly could not read (non-Latin look-alikes, far too few characters)
+        go to Tesseract. Only on a page where that found Korean do Latin-looking lines PP-OCR was
+        unsure of, and holes it left in lines (Hangul beside digits), go too: Tesseract's kor
+        model reads blurred Latin, rules and dashes as Hangul, so an English page skips them.
+        """
+        out = []
+        unsure, holes = [], []
+        korean = 0
+        for i, (q, c, read) in enumerate(zip(quads, crops, reads, strict=True)):
+            h, w = c.shape[:2]
+            out.append(ctc_words(read, w / max(h, 1)))
+            if not suspect(read.text, read.probs, w, h):
+                holes.append(i)
+            elif not odd(read.text) and not too_short(read.text, w, h):
+                unsure.append(i)
+            else:
+                pieces = self.read_hangul(upright, q)
+                if is_hangul(pieces):
+                    out[i] = tesseract_words(pieces)
+                    korean += 1
+        if not korean:
+            return out
+        for i in unsure:
+            pieces = self.read_hangul(upright, quads[i])
+            if is_hangul(pieces, min_conf=0.6):
+                out[i] = tesseract_words(pieces)
+        for i in holes:
+            h, w = crops[i].shape[:2]
+            for a, b in gaps(reads[i].centers, reads[i].step, w / max(h, 1)):
+                pieces = self.read_hangul(upright, along(quads[i], a, b))
+                if is_hangul(pieces, 0.5, 0.7):
+                    for s in tesseract_words(pieces):
+                        s.t0, s.t1 = a + s.t0 * (b - a), a + s.t1 * (b - a)
+                        out[i].append(s)
+            out[i].sort(key=lambda s: s.t0)
+        return out
 
     def read_hangul(self, upright: np.ndarray, quad: np.ndarray) -> list[Piece]:
         """Tesseract on a line. The detector's box runs into neighbouring lines on dense photos,
@@ -143,9 +164,8 @@ class Engine:
             reads = self.recognize(crops)
 
         line_words: list[list[Word]] = []
-        for q, score, c, read in zip(quads, scores, crops, reads, strict=True):
-            w, h = quad_size(q)
-            spans = self.read_line(upright, q, c, read, w / max(h, 1.0))
+        line_spans = self.read_lines(upright, quads, crops, reads)
+        for q, score, c, spans in zip(quads, scores, crops, line_spans, strict=True):
             if self.cfg["words"]["tight_boxes"]:
                 spans = tighten(spans, c, min_gap=self.cfg["words"]["split_gap"])
             line_words.append([self._word(s, q, score, turn, width, height) for s in spans])

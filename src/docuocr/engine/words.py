@@ -107,15 +107,17 @@ def _widest_gap(columns: np.ndarray, lo: int, hi: int) -> tuple[int, int] | None
 def _split_at_spaces(
     span: Span, columns: np.ndarray, w: int, text_h: int, min_gap: float
 ) -> list[Span]:
-    """PP-OCR drops the space between tightly set words; a blank run wider than `min_gap` of
-    the text height between two characters is a space all the same."""
+    """PP-OCR drops the space between tightly set words; a blank run between two characters that
+    is wider than `min_gap` of the text height, and than twice the word's usual letter gap (so
+    that narrow letters in monospaced receipt print do not count), is a space all the same."""
     if min_gap <= 0 or not span.centers or len(span.centers) < 2:
         return [span]
-    cuts = []
+    blanks = []
     for i in range(len(span.centers) - 1):
         gap = _widest_gap(columns, int(span.centers[i] * w), int(span.centers[i + 1] * w))
-        if gap and gap[1] - gap[0] >= min_gap * text_h:
-            cuts.append((i + 1, gap))
+        blanks.append((i + 1, gap, gap[1] - gap[0] if gap else 0))
+    usual = float(np.median([b for _, _, b in blanks]))
+    cuts = [(i, gap) for i, gap, b in blanks if gap and b >= max(min_gap * text_h, 2 * usual)]
     if not cuts:
         return [span]
     parts, start, t0 = [], 0, span.t0
