@@ -8,10 +8,10 @@ DEBIAN_TESSDATA := /usr/share/tesseract-ocr/5/tessdata
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 # Debian packages: Tesseract language data for the Hangul route, CJK fonts for rendered test pages,
-# LibreOffice for DOCX/PPTX/XLSX.
+# LibreOffice for DOCX/PPTX/XLSX, Chromium for the web viewer's browser test (tests/test_viewer.py).
 APT_PACKAGES := tesseract-ocr-kor tesseract-ocr-chi-tra tesseract-ocr-chi-sim tesseract-ocr-jpn \
 	tesseract-ocr-osd tesseract-ocr-script-hang fonts-nanum fonts-noto-cjk \
-	libreoffice-writer-nogui libreoffice-calc-nogui libreoffice-impress-nogui
+	libreoffice-writer-nogui libreoffice-calc-nogui libreoffice-impress-nogui chromium
 
 .PHONY: install apt serve test lint format bench korean-dev clean
 
@@ -29,7 +29,7 @@ $(VENV)/.installed: pyproject.toml
 	@$(PYTHON) -m venv --help >/dev/null 2>&1 || (DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq python3-venv)
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q -e '.[dev]'
+	$(BIN)/pip install -q -e '.[dev,ray]'
 	touch $@
 
 # Tesseract language data for the engine: Debian's, with Korean replaced by the more accurate

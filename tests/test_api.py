@@ -74,6 +74,7 @@ def serve(tmp_path_factory) -> Iterator:
         port = _free_port()
         log = tmp / "server.log"
         environ = {**os.environ, "DOCUOCR_WORKERS": "1", "DOCUOCR_DATA_DIR": str(tmp / "data")}
+        environ["DOCUOCR_RATE_LIMIT"] = "0"  # these tests send bursts; test_reliability covers it
         environ.pop("DOCUOCR_API_KEYS", None)
         environ.update(env)
         with log.open("wb") as out:

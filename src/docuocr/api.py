@@ -7,6 +7,7 @@ happen before the body is read, and model and schema are checked before any OCR 
 from __future__ import annotations
 
 import logging
+import math
 import time
 import uuid
 from collections.abc import AsyncIterator
@@ -35,6 +36,7 @@ from docuocr.errors import (
 )
 from docuocr.formats import render, validate_schema
 from docuocr.pool import RETRY_AFTER_S, Pool
+from docuocr.ratelimit import RateLimiter
 
 log = logging.getLogger(__name__)
 
@@ -100,7 +102,14 @@ class RequestContext:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
-                message["headers"] = [*message.get("headers", []), (b"x-request-id", rid.encode())]
+                # Set by `authorize` once the key is known: X-RateLimit-* on every answer to it.
+                rate = scope.get("state", {}).get("rate_limit_headers", {})
+                extra = [(k.lower().encode(), v.encode()) for k, v in rate.items()]
+                message["headers"] = [
+                    *message.get("headers", []),
+                    *extra,
+                    (b"x-request-id", rid.encode()),
+                ]
             await send(message)
 
         try:
@@ -155,7 +164,7 @@ async def _docuocr_error(request: Request, exc: DocuocrError) -> JSONResponse:
         log.warning("%s: %s", exc.code, exc.message)
     headers = None
     if isinstance(exc, TooManyRequests):
-        headers = {"Retry-After": str(RETRY_AFTER_S)}
+        headers = {"Retry-After": str(getattr(exc, "retry_after", RETRY_AFTER_S))}
     elif isinstance(exc, Unauthorized):
         headers = {"WWW-Authenticate": "Bearer"}
     return error_response(exc, headers)
@@ -221,9 +230,29 @@ def create_app(settings: Settings, *, require_auth: bool = True) -> FastAPI:
     if require_auth and not settings.api_keys:
         raise ValueError("no API keys configured; pass require_auth=False to run without auth")
 
-    def authorize(creds: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]) -> None:
+    limiter = (
+        RateLimiter(settings.rate_limit, settings.rate_burst) if settings.rate_limit > 0 else None
+    )
+
+    def authorize(
+        request: Request,
+        creds: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+    ) -> None:
+        token = creds.credentials if creds else None
         if require_auth:
-            check_key(creds.credentials if creds else None, settings.api_keys)
+            check_key(token, settings.api_keys)
+        if limiter is not None:
+            # Per key; without auth, per client address.
+            host = request.client.host if request.client else "-"
+            decision = limiter.take(f"key:{token}" if require_auth else f"addr:{host}")
+            request.state.rate_limit_headers = decision.headers()
+            if not decision.allowed:
+                err = TooManyRequests(
+                    f"rate limit exceeded: this API key may send {limiter.rate:g} requests per "
+                    f"second (bursts of {limiter.burst}); retry after the Retry-After seconds"
+                )
+                err.retry_after = max(1, math.ceil(decision.retry_after_s))
+                raise err
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -280,6 +309,9 @@ def create_app(settings: Settings, *, require_auth: bool = True) -> FastAPI:
         app.add_api_route(
             path, ocr, methods=["POST"], dependencies=[Depends(authorize)], **_OCR_ROUTE
         )
+    from docuocr.jobs.routes import async_router  # here: it imports this module
+
+    app.include_router(async_router(settings, require_auth=require_auth))
 
     @app.get("/health")
     async def health(request: Request) -> dict[str, Any]:
@@ -294,4 +326,7 @@ def create_app(settings: Settings, *, require_auth: bool = True) -> FastAPI:
             "capacity": pool.capacity,
         }
 
+    from docuocr.viewer import add_viewer  # the web viewer: GET / and POST /viewer/ocr
+
+    add_viewer(app, settings, authorize)
     return app

@@ -5,13 +5,17 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import sys
 import time
+from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 
-from docuocr import __version__
+from docuocr import __version__, batch
+from docuocr.calibration import command as calibrate_command
 from docuocr.config import DEFAULT_MODEL, Limits, Settings
+from docuocr.document import Document
 from docuocr.errors import DocuocrError
 
 
@@ -74,6 +78,8 @@ def _parser() -> argparse.ArgumentParser:
         add_help=False,
         help="measure accuracy and speed on the shared datasets (see `docuocr bench --help`)",
     )
+    batch.add_parser(sub)
+    calibrate_command.add_parser(sub)
     return parser
 
 
@@ -84,6 +90,10 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.command == "ocr":
         return _ocr(args.files, args.out, args.schema, args.model)
+    if args.command == "batch":
+        return batch.main(args)
+    if args.command == "calibrate":
+        return calibrate_command.main(args)
     return _serve(args)
 
 
@@ -125,17 +135,13 @@ def _ocr(files: list[Path], out: Path | None, schema: str | None, model_name: st
     if out is not None:
         out.mkdir(parents=True, exist_ok=True)
 
-    from docuocr.engine import Engine
-    from docuocr.pipeline import ocr_bytes
-
-    engine = Engine()
     limits = Limits.from_env()
     failed = 0
-    for n, path in enumerate(files, 1):
-        started = time.perf_counter()
+    for n, (path, result, seconds) in enumerate(_read_all(files, model, limits), 1):
         try:
-            doc = ocr_bytes(path.read_bytes(), engine, limits, model)
-            text = json.dumps(render(doc, schema), ensure_ascii=False, indent=2)
+            if isinstance(result, BaseException):
+                raise result
+            text = json.dumps(render(result, schema), ensure_ascii=False, indent=2)
             if out is None:
                 print(text)
             else:
@@ -149,14 +155,58 @@ def _ocr(files: list[Path], out: Path | None, schema: str | None, model_name: st
             print(f"{path}: unexpected error: {exc!r}", file=sys.stderr)
             continue
         if len(files) > 1:
-            seconds = time.perf_counter() - started
             print(
-                f"[{n}/{len(files)}] {path}: {len(doc.pages)} page(s), {seconds:.1f} s",
+                f"[{n}/{len(files)}] {path}: {len(result.pages)} page(s), {seconds:.1f} s",
                 file=sys.stderr,
             )
     if failed and len(files) > 1:
         print(f"{failed} of {len(files)} file(s) failed", file=sys.stderr)
     return 1 if failed else 0
+
+
+def _read_all(
+    files: list[Path], model: str, limits: Limits
+) -> Iterator[tuple[Path, Document | BaseException, float]]:
+    """OCR each file: in this process for one file, on one worker per core for several (a worker
+    per core with one thread each reads about 1.5x more pages per second than one process)."""
+    workers = min(len(files), os.cpu_count() or 1)
+    if workers > 1:
+        from docuocr.batch.local import read
+        from docuocr.batch.plan import Failure, Item
+
+        def inputs() -> Iterator[tuple[Item, bytes]]:
+            for path in files:
+                try:
+                    data = path.read_bytes()
+                except OSError as exc:
+                    yield Item(path, str(path), path), b""
+                    errors[path] = exc
+                    continue
+                yield Item(path, str(path), path), data
+
+        errors: dict[Path, OSError] = {}
+        started = time.perf_counter()
+        for item, result in read(inputs(), model, limits, workers):
+            seconds = time.perf_counter() - started
+            if item.path in errors:
+                yield item.path, errors[item.path], seconds
+            elif isinstance(result, Failure):
+                yield item.path, DocuocrError(result.message, code=result.code), seconds
+            else:
+                yield item.path, result, seconds
+        return
+
+    from docuocr.engine import Engine
+    from docuocr.pipeline import ocr_bytes
+
+    engine = Engine()
+    for path in files:
+        started = time.perf_counter()
+        try:
+            doc: Document | BaseException = ocr_bytes(path.read_bytes(), engine, limits, model)
+        except Exception as exc:
+            doc = exc
+        yield path, doc, time.perf_counter() - started
 
 
 def _setup_logging() -> None:

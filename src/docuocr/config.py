@@ -49,12 +49,19 @@ class Settings:
     request_timeout_s: float = 180.0
     queue_size: int = 16
     limits: Limits = field(default_factory=Limits)
+    # A 100 MP page (the pixel limit) peaks near 4.5 GB of address space in a worker.
+    worker_memory_mb: int = 6144
+    worker_max_tasks: int = 200  # jobs before the pool is replaced, when idle; 0 = never
+    rate_limit: float = 3.0  # requests per second per API key, as the hosted API; 0 = off
+    rate_burst: int = 0  # requests a key may send at once; 0 = the rate, rounded up
 
     @classmethod
     def from_env(cls) -> Settings:
         keys = tuple(
             k.strip() for k in os.environ.get("DOCUOCR_API_KEYS", "").split(",") if k.strip()
         )
+        if keys_file := os.environ.get("DOCUOCR_API_KEYS_FILE", "").strip():
+            keys += tuple(k for k in read_keys_file(Path(keys_file)) if k not in keys)
         data_dir = os.environ.get("DOCUOCR_DATA_DIR", "").strip()
         return cls(
             api_keys=keys,
@@ -63,4 +70,21 @@ class Settings:
             request_timeout_s=_float("DOCUOCR_REQUEST_TIMEOUT", 180.0),
             queue_size=_int("DOCUOCR_QUEUE_SIZE", 16),
             limits=Limits.from_env(),
+            worker_memory_mb=_int("DOCUOCR_WORKER_MEMORY_MB", cls.worker_memory_mb),
+            worker_max_tasks=_int("DOCUOCR_WORKER_MAX_TASKS", cls.worker_max_tasks),
+            rate_limit=_float("DOCUOCR_RATE_LIMIT", cls.rate_limit),
+            rate_burst=_int("DOCUOCR_RATE_BURST", cls.rate_burst),
         )
+
+
+def read_keys_file(path: Path) -> list[str]:
+    """API keys, one per line; blank lines and `#` comments are skipped. A file that is set but
+    unreadable or empty stops the server, rather than leaving it open or on a surprise key."""
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except OSError as exc:
+        raise ValueError(f"DOCUOCR_API_KEYS_FILE: cannot read {path} ({exc.strerror})") from None
+    keys = [k for k in (line.strip() for line in lines) if k and not k.startswith("#")]
+    if not keys:
+        raise ValueError(f"DOCUOCR_API_KEYS_FILE: {path} holds no keys")
+    return keys

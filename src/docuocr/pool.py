@@ -3,15 +3,26 @@
 Each worker loads one `Engine` when it starts and keeps it. The pool admits at most
 `workers + queue_size` requests at a time and turns the rest away with 429 at once, rather than
 letting a queue grow without bound. `max_tasks_per_child` is not used: on Python 3.11 it can
-deadlock the executor once a worker retires (CPython gh-115634).
+deadlock the executor once a worker retires (CPython gh-115634). Instead, the whole pool is
+replaced after `worker_max_tasks` jobs, at a moment when no job is running.
+
+Each worker runs under an address-space cap (RLIMIT_AS), so a memory blow-up fails that one job
+with a 413 instead of taking the machine's memory. A job stops at its request's deadline: the
+worker raises `Timeout` from a SIGALRM handler, and if native code never returns to Python,
+faulthandler's watchdog ends the worker, which breaks the pool and makes it rebuild itself.
 """
 
 from __future__ import annotations
 
 import asyncio
+import faulthandler
 import logging
+import math
 import os
+import re
+import resource
 import signal
+import time
 from collections.abc import Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -22,14 +33,22 @@ import numpy as np
 
 from docuocr.config import Limits, Settings
 from docuocr.document import Document
-from docuocr.errors import DocuocrError, Timeout, TooManyRequests
+from docuocr.errors import DocumentTooLarge, DocuocrError, Timeout, TooManyRequests
 
 log = logging.getLogger(__name__)
 
 RETRY_AFTER_S = 2  # what a 429 tells the client to wait: about one page of OCR
+# Until a job has finished, the pool admits this many requests per worker; after that, only as
+# many as the measured job time says will finish within this share of the request timeout.
+COLD_SLOTS_PER_WORKER = 2
+ADMIT_SHARE = 0.8
+HARD_KILL_GRACE_S = 30  # a job still in native code this long after its deadline: end the worker
+# How onnxruntime, OpenCV and C++ code say an allocation was refused (by the address-space cap).
+_ALLOC_FAILED = re.compile(r"fail(ed)? to allocate|bad_alloc|insufficient memory|out of mem", re.I)
 
 _engine = None  # the worker process's Engine, built by _init_worker
 _limits = Limits()
+_job_timeout_s = 0.0  # the running job's time limit, for the message
 
 
 class WorkerCrashed(DocuocrError):
@@ -38,21 +57,94 @@ class WorkerCrashed(DocuocrError):
     code = "worker_crashed"
 
 
-def _init_worker(limits: Limits) -> None:
-    """Runs once in each new worker: load the models there, not per request."""
+class OutOfMemory(DocumentTooLarge):
+    code = "out_of_memory"
+
+
+def threads_per_worker(workers: int) -> int:
+    """Cores shared out between workers: with one onnxruntime thread pool per worker, more threads
+    than cores only makes them fight (2 workers × 1 thread beat 2 × 2 by about 1.5× here)."""
+    return max(1, (os.cpu_count() or 1) // max(1, workers))
+
+
+def _init_worker(limits: Limits, memory_mb: int = 0, threads: int = 0) -> None:
+    """Runs once in each new worker: cap its memory, then load the models there, not per request."""
     global _engine, _limits
+    if threads > 0:  # an explicit DOCUOCR_ENGINE_RUNTIME_THREADS still wins
+        os.environ.setdefault("DOCUOCR_ENGINE_RUNTIME_THREADS", str(threads))
     # Ctrl-C reaches the whole process group; the server shuts the pool down itself.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGALRM, _out_of_time)
+    if memory_mb > 0:
+        # Inherited by LibreOffice too, which gets its own cap of the same size.
+        cap = memory_mb * 2**20
+        hard = resource.getrlimit(resource.RLIMIT_AS)[1]
+        if hard != resource.RLIM_INFINITY:
+            cap = min(cap, hard)
+        resource.setrlimit(resource.RLIMIT_AS, (cap, hard))
     from docuocr.engine import Engine
 
     _engine = Engine()
     _limits = limits
 
 
-def _ocr(data: bytes, model: str) -> Document:
+def _timeout(seconds: float) -> Timeout:
+    return Timeout(f"OCR took longer than {seconds:g} s (DOCUOCR_REQUEST_TIMEOUT)")
+
+
+def _out_of_time(signum: int, frame: object) -> None:
+    raise _timeout(_job_timeout_s)
+
+
+def _ocr(data: bytes, model: str, deadline: float = 0.0, timeout_s: float = 0.0) -> Document:
+    """One job; `deadline` is its request's, in time.time() seconds (0: none)."""
+    global _job_timeout_s
     from docuocr.pipeline import ocr_bytes
 
-    return ocr_bytes(data, _engine, _limits, model)
+    if deadline:
+        _job_timeout_s = timeout_s
+        left = deadline - time.time()
+        if left <= 0:  # its request has had its 504 already: skip it
+            raise _timeout(timeout_s)
+        signal.setitimer(signal.ITIMER_REAL, left)
+        faulthandler.dump_traceback_later(left + HARD_KILL_GRACE_S, exit=True)
+    try:
+        return ocr_bytes(data, _engine, _limits, model)
+    except DocuocrError as exc:
+        if exc.__cause__ is not None and _is_alloc_failure(exc.__cause__):  # caught by intake
+            raise _out_of_memory() from None
+        raise
+    except Exception as exc:
+        if _is_alloc_failure(exc):
+            raise _out_of_memory() from None
+        raise
+    finally:
+        if deadline:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+            faulthandler.cancel_dump_traceback_later()
+
+
+def _is_alloc_failure(exc: BaseException) -> bool:
+    # onnxruntime and OpenCV have their own error types; the message says what happened.
+    return isinstance(exc, MemoryError) or bool(_ALLOC_FAILED.search(str(exc)))
+
+
+def _timed_ocr(
+    data: bytes, model: str, deadline: float, timeout_s: float
+) -> tuple[Document, float]:
+    """`_ocr`, and how long it ran in the worker (queueing excluded), for admission."""
+    started = time.perf_counter()
+    doc = _ocr(data, model, deadline, timeout_s)
+    return doc, time.perf_counter() - started
+
+
+def _out_of_memory() -> OutOfMemory:
+    cap = resource.getrlimit(resource.RLIMIT_AS)[0]
+    limit = f" of {cap // 2**20} MB" if cap != resource.RLIM_INFINITY else ""
+    return OutOfMemory(
+        f"reading this document needs more than the memory limit{limit} of an OCR worker "
+        "(DOCUOCR_WORKER_MEMORY_MB); send smaller or fewer pages"
+    )
 
 
 def _warm() -> int:
@@ -67,7 +159,12 @@ class Pool:
         self.capacity = self.workers + max(0, settings.queue_size)
         self.timeout_s = settings.request_timeout_s
         self.in_flight = 0
+        self.max_tasks = max(0, settings.worker_max_tasks)
         self._limits = settings.limits
+        self._memory_mb = settings.worker_memory_mb
+        self._running = 0  # jobs this pool awaits now
+        self._done = 0  # jobs finished by the current executor
+        self.job_s: float | None = None  # moving average of a successful job's run time
         self._executor = self._new_executor()
 
     def _new_executor(self) -> ProcessPoolExecutor:
@@ -75,7 +172,7 @@ class Pool:
             max_workers=self.workers,
             mp_context=get_context("spawn"),
             initializer=_init_worker,
-            initargs=(self._limits,),
+            initargs=(self._limits, self._memory_mb, threads_per_worker(self.workers)),
         )
 
     def _start_warm_up(self) -> list[Future]:
@@ -84,16 +181,35 @@ class Pool:
 
     async def warm_up(self) -> None:
         """Start the workers and load their models; raises if the engine cannot load."""
-        await asyncio.gather(*(asyncio.wrap_future(f) for f in self._start_warm_up()))
+        try:
+            await asyncio.gather(*(asyncio.wrap_future(f) for f in self._start_warm_up()))
+        except BrokenProcessPool:
+            raise RuntimeError(
+                "the OCR workers died while loading the models; if DOCUOCR_WORKER_MEMORY_MB is "
+                f"set ({self._memory_mb} MB), it may be too low"
+            ) from None
+
+    def admission_limit(self) -> int:
+        """Requests that may be in flight now: `capacity`, or fewer when the measured job time
+        says the last of them would not finish within the timeout. Accepted means answered."""
+        if self.job_s is None:
+            by_time = COLD_SLOTS_PER_WORKER * self.workers
+        else:
+            by_time = self.workers * max(1, int(ADMIT_SHARE * self.timeout_s / self.job_s))
+        return min(self.capacity, by_time)
 
     @contextmanager
     def admit(self) -> Iterator[None]:
-        """Hold one of the `capacity` places for the whole request, or raise 429 at once."""
-        if self.in_flight >= self.capacity:
-            raise TooManyRequests(
-                f"all {self.workers} workers are busy and the queue of "
-                f"{self.capacity - self.workers} is full; retry in a few seconds"
-            )
+        """Hold one of the admitted places for the whole request, or raise 429 at once."""
+        if self.in_flight >= self.admission_limit():
+            if self.in_flight >= self.capacity:
+                why = f"the queue of {self.capacity - self.workers} is full"
+            else:
+                why = f"the queued requests already need about {self.timeout_s:g} s"
+            err = TooManyRequests(f"all {self.workers} workers are busy and {why}; retry later")
+            if self.job_s is not None:  # about when the next place frees up
+                err.retry_after = min(60, max(1, math.ceil(self.job_s / self.workers)))
+            raise err
         self.in_flight += 1
         try:
             yield
@@ -102,16 +218,29 @@ class Pool:
 
     async def ocr(self, data: bytes, model: str) -> Document:
         """Run intake and OCR on `data` in a worker; DocuocrErrors from the worker pass through."""
-        executor = self._executor
+        self._running += 1
         try:
-            future = executor.submit(_ocr, data, model)
+            return await self._run(data, model)
+        finally:
+            self._running -= 1
+            self._done += 1
+            if self.max_tasks and self._done >= self.max_tasks and not self._running:
+                log.info("the OCR workers ran %d jobs; replacing them", self._done)
+                self._replace(self._executor)
+
+    async def _run(self, data: bytes, model: str) -> Document:
+        executor = self._executor
+        deadline = time.time() + self.timeout_s
+        job = (_timed_ocr, data, model, deadline, self.timeout_s)
+        try:
+            future = executor.submit(*job)
         except BrokenProcessPool:
             # The pool broke between jobs (a worker was killed while idle): not this document's
             # fault, so run it on a fresh pool.
             executor = self._rebuild(executor)
-            future = executor.submit(_ocr, data, model)
+            future = executor.submit(*job)
         try:
-            return await asyncio.wait_for(asyncio.wrap_future(future), self.timeout_s)
+            doc, run_s = await asyncio.wait_for(asyncio.wrap_future(future), self.timeout_s)
         except TimeoutError:
             raise Timeout(
                 f"OCR took longer than {self.timeout_s:g} s (DOCUOCR_REQUEST_TIMEOUT)"
@@ -122,15 +251,22 @@ class Pool:
                 "the OCR worker stopped abruptly while reading this document (out of memory, or a "
                 "crash in a decoder); the worker pool has been restarted"
             ) from None
+        self.job_s = run_s if self.job_s is None else 0.7 * self.job_s + 0.3 * run_s
+        return doc
 
     def _rebuild(self, broken: ProcessPoolExecutor) -> ProcessPoolExecutor:
         """Replace a broken executor once, however many requests saw it break."""
         if self._executor is broken:
             log.warning("an OCR worker died; restarting the worker pool")
-            broken.shutdown(wait=False, cancel_futures=True)
-            self._executor = self._new_executor()
-            self._start_warm_up()
+            self._replace(broken)
         return self._executor
+
+    def _replace(self, old: ProcessPoolExecutor) -> None:
+        """New workers start loading now; the old ones exit once their jobs (if any) end."""
+        old.shutdown(wait=False, cancel_futures=True)
+        self._executor = self._new_executor()
+        self._done = 0
+        self._start_warm_up()
 
     def close(self) -> None:
         self._executor.shutdown(wait=True, cancel_futures=True)

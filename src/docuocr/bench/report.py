@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 
 from docuocr.bench import metrics as m
 from docuocr.bench.datasets import PageTruth
+from docuocr.bench.reliability import bins
 from docuocr.bench.systems import Pred
 
 
@@ -100,6 +101,7 @@ def calibration(s: Score) -> dict[str, float | int | None]:
         "ece": m.ece(s.confidence, s.correct),
         "brier": m.brier(s.confidence, s.correct),
         "auroc": m.auroc(s.confidence, s.correct),
+        "bins": bins(s.confidence, s.correct),  # the reliability diagram's numbers
     }
 
 

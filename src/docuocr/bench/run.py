@@ -34,7 +34,8 @@ metrics by --kind:
          of whitespace-split words.
 calibration: each predicted word is right (an end-to-end hit; for sroie and text, a word still left
 in the ground-truth multiset) or wrong. ECE over 15 equal-width bins, Brier score, and AUROC of
-confidence (right vs wrong). Totals are micro averages over all words or characters."""
+confidence (right vs wrong); --reliability draws the bins, and --json holds their numbers. Totals
+are micro averages over all words or characters."""
 
 EPILOG = (
     datasets.TEXT_RULES
@@ -69,6 +70,12 @@ def parser() -> argparse.ArgumentParser:
         help=f"comma-separated systems to run (default: {','.join(SYSTEMS)})",
     )
     p.add_argument("--json", type=Path, metavar="OUT", help="write the full report (per page too)")
+    p.add_argument(
+        "--reliability",
+        type=Path,
+        metavar="PNG",
+        help="draw each system's reliability diagram (share right per confidence bin) to PNG",
+    )
     p.add_argument(
         "--rotate",
         type=int,
@@ -132,8 +139,14 @@ def timed_read(system: System, image: Image.Image) -> tuple[list[Pred], float, s
     return preds, time.perf_counter() - start, error
 
 
-def bench(dataset: datasets.Dataset, systems: list[System], angle: int = 0) -> dict[str, Any]:
-    """Run every system on every page; returns the report (aggregate and per page)."""
+def bench(
+    dataset: datasets.Dataset,
+    systems: list[System],
+    angle: int = 0,
+    scores: dict[str, report.Score] | None = None,
+) -> dict[str, Any]:
+    """Run every system on every page; returns the report (aggregate and per page). A `scores`
+    dict receives each system's summed Score (every word's confidence and correctness)."""
     from docuocr.config import Limits
     from docuocr.errors import DocuocrError
     from docuocr.intake import load
@@ -190,6 +203,8 @@ def bench(dataset: datasets.Dataset, systems: list[System], angle: int = 0) -> d
             f"[{i + 1}/{n}] {sample.name}: {len(images)} page(s), "
             f"{elapsed:.0f} s elapsed, ETA {eta:.0f} s"
         )
+    if scores is not None:
+        scores.update(totals)
     aggregate = {
         s.name: {
             "pages": len(seconds[s.name]),
@@ -242,7 +257,8 @@ def main(argv: list[str] | None = None) -> int:
         t = time.perf_counter()
         systems.append(build(name, args.kind, args.tesseract_lang))
         log(f"loaded {name} in {time.perf_counter() - t:.1f} s")
-    result = bench(dataset, systems, args.rotate)
+    scores: dict[str, report.Score] = {}
+    result = bench(dataset, systems, args.rotate, scores)
 
     print(
         f"{args.dataset} ({args.kind}, {len(dataset.samples)} files, {result['page_count']} pages"
@@ -258,6 +274,12 @@ def main(argv: list[str] | None = None) -> int:
         )
     if result["skipped"]:
         print(f"{len(result['skipped'])} file(s) skipped (see --json for the list)")
+    if args.reliability:
+        from docuocr.bench.reliability import Series, draw
+
+        where = f"{args.dataset.name} ({args.kind})"
+        series = [Series(f"{n}, {where}", s.confidence, s.correct) for n, s in scores.items()]
+        log(f"wrote {draw(series, args.reliability)}")
     if args.json:
         doc = {
             "dataset": str(args.dataset),

@@ -67,6 +67,22 @@ class Detector:
                 continue
             qs, ss = self(image[y0:y1, x0:x1], scale)
             for q, s in zip(qs, ss, strict=True):
-                found.append(q + np.array([x0, y0], dtype=np.float32))
-                scores.append(s)
+                q = q + np.array([x0, y0], dtype=np.float32)
+                if not _mostly_inside(q, quads):  # the region's margin reaches known lines
+                    found.append(q)
+                    scores.append(s)
         return found, scores
+
+
+def _mostly_inside(q: np.ndarray, quads: list[np.ndarray], share: float = 0.5) -> bool:
+    """Whether over `share` of q's bounding box lies in the bounding box of one of `quads`."""
+    x0, y0 = q.min(axis=0)
+    x1, y1 = q.max(axis=0)
+    area = max((x1 - x0) * (y1 - y0), 1e-6)
+    for other in quads:
+        ox0, oy0 = other.min(axis=0)
+        ox1, oy1 = other.max(axis=0)
+        iw, ih = min(x1, ox1) - max(x0, ox0), min(y1, oy1) - max(y0, oy0)
+        if iw > 0 and ih > 0 and iw * ih / area > share:
+            return True
+    return False

@@ -7,6 +7,7 @@ from typing import Any
 
 import numpy as np
 
+from docuocr.calibration import Calibrator
 from docuocr.document import Line, Page, Word
 from docuocr.engine.config import load_config
 from docuocr.engine.detect import Detector
@@ -50,6 +51,7 @@ class Engine:
         self.recognize = Recognizer(self.cfg["recognition"], threads)
         self.classifier = Classifier(self.cfg["orientation"], threads)
         self.tesseract = TesseractLines(self.cfg["hangul"])
+        self.calibrator = Calibrator.load()  # DOCUOCR_CALIBRATION, else the shipped fit
 
     def upside_down(
         self, image: np.ndarray, quads: list[np.ndarray], reads: list[LineRead]
@@ -104,9 +106,9 @@ class Engine:
                 unsure.append(i)
             else:
                 pieces = self.read_hangul(upright, q)
-                if is_hangul(pieces):
+                if is_hangul(pieces, min_conf=0.4):  # below that, a barcode or rule read as Hangul
                     out[i] = tesseract_words(pieces)
-                    korean += 1
+                    korean += mean_conf(pieces) >= 0.6
         if not korean:
             return out
         for i in unsure:
@@ -175,7 +177,8 @@ class Engine:
             words = [w for i in row for w in line_words[i]]
             if words:
                 lines.append(Line(words))
-        return Page(width=width, height=height, lines=lines, rotation=turn)
+        page = Page(width=width, height=height, lines=lines, rotation=turn)
+        return self.calibrator.apply_page(page)
 
     def _drop_watermarks(
         self, image: np.ndarray, quads: list[np.ndarray], scores: list[float]

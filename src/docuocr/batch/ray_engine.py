@@ -1,0 +1,121 @@
+"""`docuocr batch --engine ray`: the same OCR on Ray actors, one Engine per actor, loaded once.
+
+Without an address, a local Ray is started with `workers` CPUs (no dashboard, no usage stats,
+nothing reaching the network); with one (`ray://head:10001`, or `auto` on a cluster node) the
+work goes to that cluster, whose nodes must have docuocr installed (see docs/scale.md). The
+driver reads the files and sends their bytes, so the cluster needs no shared filesystem.
+
+An actor that dies is restarted by Ray (it loads its Engine again); the file it was reading is
+tried once more, then reported, as with the local engine.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Iterator
+from typing import Any
+
+from docuocr.batch.plan import Failure, Item
+from docuocr.config import Limits
+from docuocr.document import Document
+from docuocr.errors import DocuocrError
+
+TRIES = 2
+PER_ACTOR = 2  # calls queued per actor: one running, one waiting, so no actor ever idles
+ACTOR_RESTARTS = 4
+
+
+class OcrActor:
+    """Holds one Engine for its whole life; `ocr` is `ocr_bytes` with errors as values."""
+
+    def __init__(self, limits: Limits) -> None:
+        from docuocr.engine import Engine
+
+        # One CPU per actor (num_cpus=1), so one onnxruntime thread, unless the user says otherwise.
+        os.environ.setdefault("DOCUOCR_ENGINE_RUNTIME_THREADS", "1")
+        self.engine = Engine()
+        self.limits = limits
+
+    def ocr(self, data: bytes, model: str) -> Document | Failure:
+        from docuocr.pipeline import ocr_bytes
+
+        try:
+            return ocr_bytes(data, self.engine, self.limits, model)
+        except DocuocrError as exc:
+            return Failure(exc.code, exc.message)
+
+
+def _init_ray(address: str | None, workers: int | None) -> Any:
+    # Before the import: Ray reads these when it starts, and must not phone home.
+    os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
+    import ray
+
+    # Engine settings and limits reach the actors as they are on the driver.
+    env = {k: v for k, v in os.environ.items() if k.startswith("DOCUOCR_")}
+    options: dict[str, Any] = {
+        "logging_level": logging.WARNING,
+        "log_to_driver": False,
+        "runtime_env": {"env_vars": env} if env else None,
+    }
+    if address:
+        ray.init(address=address, **options)
+    else:
+        ray.init(num_cpus=workers or os.cpu_count() or 1, include_dashboard=False, **options)
+    return ray
+
+
+def read(
+    inputs: Iterator[tuple[Item, bytes]],
+    model: str,
+    limits: Limits,
+    workers: int | None,
+    address: str | None = None,
+) -> Iterator[tuple[Item, Document | Failure]]:
+    """OCR every input on `workers` Ray actors (default: the cluster's CPUs); yield as they finish."""
+    ray = _init_ray(address, workers)
+    try:
+        if not workers:
+            workers = max(1, int(ray.cluster_resources().get("CPU", 1)))
+        actor_class = ray.remote(num_cpus=1, max_restarts=ACTOR_RESTARTS)(OcrActor)
+        actors = [actor_class.remote(limits) for _ in range(workers)]
+        load = {i: 0 for i in range(len(actors))}
+        pending: dict[Any, tuple[Item, bytes, int, int]] = {}  # ref → (item, data, tries, actor)
+        retry: list[tuple[Item, bytes, int]] = []
+        while True:
+            while len(pending) < PER_ACTOR * len(actors):
+                if retry:
+                    item, data, tries = retry.pop()
+                else:
+                    nxt = next(inputs, None)
+                    if nxt is None:
+                        break
+                    (item, data), tries = nxt, 0
+                index = min(load, key=load.__getitem__)
+                load[index] += 1
+                ref = actors[index].ocr.remote(data, model)
+                pending[ref] = (item, data, tries, index)
+            if not pending:
+                return
+            finished, _ = ray.wait(list(pending), num_returns=1)
+            for ref in finished:
+                item, data, tries, index = pending.pop(ref)
+                load[index] -= 1
+                try:
+                    yield item, ray.get(ref)
+                except ray.exceptions.RayActorError:
+                    if tries + 1 < TRIES:
+                        retry.append((item, data, tries + 1))
+                    else:
+                        yield (
+                            item,
+                            Failure(
+                                "worker_crashed",
+                                "the Ray actor stopped abruptly while reading this file "
+                                "(out of memory, or a crash in a decoder)",
+                            ),
+                        )
+                except Exception as exc:
+                    yield item, Failure("internal_error", f"unexpected error: {exc!r}")
+    finally:
+        ray.shutdown()
