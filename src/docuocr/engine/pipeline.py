@@ -75,7 +75,13 @@ class Engine:
             else:
                 votes.append(float(p))
         if len(votes) >= len(others):
-            return float(np.mean(votes)) > 0.5
+            if float(np.mean(votes)) <= 0.5:
+                return False
+            # The classifier errs on short samples: the turned-over lines must also read better.
+            flipped_reads = self.recognize(
+                [rotate_image(crop(image, quads[i]), 180) for i in sample]
+            )
+            return _mean_prob(flipped_reads) > _mean_prob([reads[i] for i in sample])
         up = sum(self.tesseract.confidence(c) for c in others[:4])
         down = sum(self.tesseract.confidence(rotate_image(c, 180)) for c in others[:4])
         return down > up
@@ -235,3 +241,8 @@ class Engine:
             engine=span.engine,
             script=script_of(span.text),
         )
+
+
+def _mean_prob(reads: list[LineRead]) -> float:
+    probs = [p for r in reads for p in r.probs]
+    return float(np.mean(probs)) if probs else 0.0
