@@ -15,7 +15,10 @@ faulthandler's watchdog ends the worker, which breaks the pool and makes it rebu
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import ctypes
 import faulthandler
+import gc
 import logging
 import math
 import os
@@ -122,6 +125,15 @@ def _ocr(data: bytes, model: str, deadline: float = 0.0, timeout_s: float = 0.0)
         if deadline:
             signal.setitimer(signal.ITIMER_REAL, 0)
             faulthandler.cancel_dump_traceback_later()
+        _give_back_memory()
+
+
+def _give_back_memory() -> None:
+    """Return freed heap to the system after each job: under the worker's address-space cap, a
+    big page's freed but still mapped memory would otherwise fail the next, small one."""
+    gc.collect()
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
 
 
 def _is_alloc_failure(exc: BaseException) -> bool:
