@@ -114,18 +114,20 @@ def _ocr(data: bytes, model: str, deadline: float = 0.0, timeout_s: float = 0.0)
     try:
         return ocr_bytes(data, _engine, _limits, model)
     except DocuocrError as exc:
-        if exc.__cause__ is not None and _is_alloc_failure(exc.__cause__):  # caught by intake
-            raise _out_of_memory() from None
-        raise
+        if exc.__cause__ is None or not _is_alloc_failure(exc.__cause__):  # caught by intake
+            raise
     except Exception as exc:
-        if _is_alloc_failure(exc):
-            raise _out_of_memory() from None
-        raise
+        if not _is_alloc_failure(exc):
+            raise
     finally:
         if deadline:
             signal.setitimer(signal.ITIMER_REAL, 0)
             faulthandler.cancel_dump_traceback_later()
         _give_back_memory()
+    # Only an allocation failure gets here. Raised outside the handler on purpose: an exception raised inside it would keep the failed
+    # job's traceback, and with it the frames holding its huge arrays, alive as `__context__` in
+    # the worker while the next job runs under the same memory cap.
+    raise _out_of_memory()
 
 
 def _give_back_memory() -> None:
