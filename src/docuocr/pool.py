@@ -124,9 +124,9 @@ def _ocr(data: bytes, model: str, deadline: float = 0.0, timeout_s: float = 0.0)
             signal.setitimer(signal.ITIMER_REAL, 0)
             faulthandler.cancel_dump_traceback_later()
         _give_back_memory()
-    # Only an allocation failure gets here. Raised outside the handler on purpose: an exception raised inside it would keep the failed
-    # job's traceback, and with it the frames holding its huge arrays, alive as `__context__` in
-    # the worker while the next job runs under the same memory cap.
+    # Only an allocation failure gets here. Raised outside the handler on purpose: raised inside
+    # it, the error would keep the failed job's traceback, and with it the frames holding its huge
+    # arrays, alive as `__context__` in the worker while the next job runs under the same cap.
     raise _out_of_memory()
 
 
