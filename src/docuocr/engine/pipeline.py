@@ -68,22 +68,28 @@ class Engine:
         heads = vote_crops(image, [quads[i] for i in sample])
         flipped = self.classifier(heads)
         votes, others = [], []
-        for i, head, p in zip(sample, heads, flipped, strict=True):
+        for i, p in zip(sample, flipped, strict=True):
             w, h = quad_size(quads[i])
             if suspect(reads[i].text, reads[i].probs, w, h):
-                others.append(head)
+                others.append(i)
             else:
                 votes.append(float(p))
-        if len(votes) >= len(others):
-            if float(np.mean(votes)) <= 0.5:
-                return False
-            # The classifier errs on short samples: the turned-over lines must also read better.
-            flipped_reads = self.recognize(
-                [rotate_image(crop(image, quads[i]), 180) for i in sample]
-            )
-            return _mean_prob(flipped_reads) > _mean_prob([reads[i] for i in sample])
-        up = sum(self.tesseract.confidence(c) for c in others[:4])
-        down = sum(self.tesseract.confidence(rotate_image(c, 180)) for c in others[:4])
+        if len(votes) >= len(others) and float(np.mean(votes)) <= 0.5:
+            return False
+        # Either the classifier says turned over (it errs on short samples), or PP-OCR could not
+        # read most lines (upside-down Latin, or Hangul): read the lines turned over. Upside-down
+        # Latin reads plainly once turned; Hangul does not, and Tesseract decides for it.
+        turned = self.recognize([rotate_image(crop(image, quads[i]), 180) for i in sample])
+        readable = sum(
+            not suspect(r.text, r.probs, *quad_size(quads[i]))
+            for i, r in zip(sample, turned, strict=True)
+        )
+        if len(votes) >= len(others) or readable > len(sample) // 2:
+            return _mean_prob(turned) > _mean_prob([reads[i] for i in sample])
+        heads_of = dict(zip(sample, heads, strict=True))
+        lines = [heads_of[i] for i in others[:4]]
+        up = sum(self.tesseract.confidence(c) for c in lines)
+        down = sum(self.tesseract.confidence(rotate_image(c, 180)) for c in lines)
         return down > up
 
     def read_lines(
