@@ -179,8 +179,8 @@ def _read_all(
                 try:
                     data = path.read_bytes()
                 except OSError as exc:
+                    errors[path] = exc  # before the yield: the result may come back first
                     yield Item(path, str(path), path), b""
-                    errors[path] = exc
                     continue
                 yield Item(path, str(path), path), data
 
