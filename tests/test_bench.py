@@ -314,3 +314,23 @@ def test_prepare_scales_and_turns_funsd_boxes() -> None:
     assert scaled.words == [("x", (5, 10, 15, 20))]
     (turned,) = prepare("funsd", [truth], [img], 1, 90)
     assert turned.words == [("x", (100 - 20, 5, 100 - 10, 15))]
+
+
+def test_bench_speed_runs_all_three_ways(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    img = Image.new("RGB", (900, 200), "white")
+    ImageDraw.Draw(img).text((40, 80), "Invoice 2024 total due", fill="black", font_size=40)
+    img.save(tmp_path / "page.png")
+    (tmp_path / "page.txt").write_text("Invoice 2024 total due", encoding="utf-8")
+    out = tmp_path / "speed.json"
+    argv = [str(tmp_path), "--kind", "text", "--speed", "--rounds", "1", "--workers", "1"]
+    assert main([*argv, "--json", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "| docuocr ocr, cold start | 1 |" in printed
+    assert "| docuocr serve, 1 workers, warm | 1 |" in printed
+    timings = json.loads(out.read_text(encoding="utf-8"))["timings"]
+    assert [t["pages"] for t in timings] == [1, 1, 1]
+    assert all(t["s_per_page"] > 0 for t in timings)
+    # the cold start pays for loading the models, which the warm runs do not
+    assert timings[1]["s_per_page"] > timings[0]["s_per_page"]

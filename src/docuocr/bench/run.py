@@ -47,7 +47,8 @@ examples:
   docuocr bench ../shared/data/funsd-train --kind funsd --limit 10
   docuocr bench ../shared/data/sroie-dev --kind sroie --limit 10 --systems docuocr,tesseract
   docuocr bench data/korean-dev --kind text --json out/korean.json
-  docuocr bench ../shared/data/funsd-train --kind funsd --limit 5 --rotate 90"""
+  docuocr bench ../shared/data/funsd-train --kind funsd --limit 5 --rotate 90
+  docuocr bench ../shared/data/funsd-train --kind funsd --limit 8 --speed --rounds 2"""
 )
 
 
@@ -82,6 +83,22 @@ def parser() -> argparse.ArgumentParser:
         default=0,
         choices=(0, 90, 180, 270),
         help="turn every page clockwise by this many degrees first (funsd boxes turn with it)",
+    )
+    p.add_argument(
+        "--speed",
+        action="store_true",
+        help="measure speed instead of accuracy: raw RapidOCR (warm), `docuocr ocr` (cold start "
+        "included) and `docuocr serve` with --workers workers, on the same files",
+    )
+    p.add_argument(
+        "--rounds", type=int, default=2, metavar="N", help="--speed: rounds (default: %(default)s)"
+    )
+    p.add_argument(
+        "--workers",
+        type=int,
+        default=os.cpu_count() or 1,
+        metavar="N",
+        help="--speed: server workers, 0 to skip the server (default: %(default)s, the cores)",
     )
     p.add_argument(
         "--tesseract-lang",
@@ -249,6 +266,8 @@ def main(argv: list[str] | None = None) -> int:
             log(f"  skipped {line}")
         return 1
     log(f"{len(dataset.samples)} file(s) from {args.dataset} ({args.kind})")
+    if args.speed:
+        return _speed(args, [s.path for s in dataset.samples])
 
     from docuocr.bench.systems import build, versions
 
@@ -295,5 +314,31 @@ def main(argv: list[str] | None = None) -> int:
         }
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps(doc, ensure_ascii=False, indent=1), encoding="utf-8")
+        log(f"wrote {args.json}")
+    return 0
+
+
+def _speed(args: argparse.Namespace, files: list[Path]) -> int:
+    from docuocr.bench import speed
+
+    if args.rounds < 1 or args.workers < 0:
+        log("docuocr bench: --rounds must be at least 1 and --workers at least 0")
+        return 2
+    timings = speed.run(files, args.rounds, args.workers)
+    print(f"{args.dataset} ({len(files)} files, {args.rounds} rounds, {os.cpu_count()} cores)")
+    print(speed.table(timings))
+    if args.json:
+        doc = {
+            "dataset": str(args.dataset),
+            "files": [str(f) for f in files],
+            "rounds": args.rounds,
+            "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
+            "timings": [
+                {"name": t.name, "pages": t.pages, "seconds": t.seconds, "s_per_page": t.s_per_page}
+                for t in timings
+            ],
+        }
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps(doc, indent=1), encoding="utf-8")
         log(f"wrote {args.json}")
     return 0

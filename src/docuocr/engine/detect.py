@@ -1,4 +1,4 @@
-"""Text line detection: PP-OCRv6 small DB detector, with rapidocr's DB post-processing."""
+"""Text line detection: PP-OCRv6 small DB detector and its DB post-processing."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ from typing import Any
 
 import cv2
 import numpy as np
-from rapidocr.ch_ppocr_det.utils import DBPostProcess
 
+from docuocr.engine.dbpost import DBPostProcess
 from docuocr.engine.geometry import order_quad
 from docuocr.engine.onnx import session
 from docuocr.engine.smalltext import clusters, uncovered_text
@@ -22,8 +22,6 @@ class Detector:
             box_thresh=cfg["box_thresh"],
             max_candidates=cfg["max_candidates"],
             unclip_ratio=cfg["unclip_ratio"],
-            use_dilation=True,
-            score_mode="fast",
         )
 
     def scale_for(self, h: int, w: int) -> float:
@@ -50,21 +48,28 @@ class Detector:
         x = x.transpose(2, 0, 1)[None]
         pred = self.session.run(None, {self.session.get_inputs()[0].name: x})[0]
         boxes, scores = self.post(pred, (h, w))
-        if boxes is None or len(boxes) == 0:
-            return [], []
-        return [order_quad(b) for b in boxes], [float(s) for s in scores]
+        return [order_quad(b) for b in boxes], scores
 
     def small_print(
         self, image: np.ndarray, quads: list[np.ndarray], cfg: dict[str, Any]
     ) -> tuple[list[np.ndarray], list[float]]:
         """Lines of small print the first pass missed, found by detecting uncovered ink enlarged."""
         h, w = image.shape[:2]
-        found, scores = [], []
+        plans = []
         for (x0, y0, x1, y1), text_h in clusters(uncovered_text(image, quads, cfg), w, h):
             scale = min(cfg["max_scale"], max(1.5, cfg["target_height"] / text_h))
             scale = min(scale, (cfg["max_pixels"] / ((x1 - x0) * (y1 - y0))) ** 0.5)
-            if scale < 1.2:
-                continue
+            if scale >= 1.2:
+                plans.append(((x0, y0, x1, y1), scale, (x1 - x0) * (y1 - y0) * scale * scale))
+        # Small print sits in small regions; broad ones (handwriting, logos, rules on forms) rarely
+        # hold any. Smallest first, within a pixel budget: the second look costs at most
+        # `max_share` of a page.
+        budget = cfg["max_share"] * h * w
+        found, scores = [], []
+        for (x0, y0, x1, y1), scale, pixels in sorted(plans, key=lambda p: p[2]):
+            budget -= pixels
+            if budget < 0:
+                break
             qs, ss = self(image[y0:y1, x0:x1], scale)
             for q, s in zip(qs, ss, strict=True):
                 q = q + np.array([x0, y0], dtype=np.float32)

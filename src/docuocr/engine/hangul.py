@@ -114,14 +114,24 @@ class TesseractLines:
         import tesserocr
 
         self.cfg = cfg
-        self.api = tesserocr.PyTessBaseAPI(
-            path=tessdata_dir(cfg["tessdata"]),
-            lang=cfg["languages"],
-            psm=tesserocr.PSM.SINGLE_LINE,
-            oem=tesserocr.OEM.LSTM_ONLY,
-        )
+        self._path = tessdata_dir(cfg["tessdata"])  # a missing tessdata fails here, at start
+        self._api: Any = None
         self._ril = tesserocr.RIL.WORD
         self._iterate = tesserocr.iterate_level
+
+    @property
+    def api(self) -> Any:
+        """Loaded on first use: 0.2 s and 100 MB that pages without Hangul never need."""
+        if self._api is None:
+            import tesserocr
+
+            self._api = tesserocr.PyTessBaseAPI(
+                path=self._path,
+                lang=self.cfg["languages"],
+                psm=tesserocr.PSM.SINGLE_LINE,
+                oem=tesserocr.OEM.LSTM_ONLY,
+            )
+        return self._api
 
     def confidence(self, line: np.ndarray) -> float:
         """Tesseract's mean confidence (0..1) on a line crop; compares two orientations of a line."""

@@ -26,16 +26,18 @@ class Recognizer:
         meta = self.session.get_modelmeta().custom_metadata_map
         self.charset = ["<blank>", *meta["character"].splitlines(), " "]
         self.height = int(cfg["height"])
+        self.min_width = int(cfg["min_width"])
+        self.squeeze = float(cfg["squeeze"])
 
     def __call__(self, crops: list[np.ndarray]) -> list[LineRead]:
         """Read RGB line crops. Batches by similar width, so padding costs little."""
         out: list[LineRead | None] = [None] * len(crops)
-        ratios = [c.shape[1] / max(c.shape[0], 1) for c in crops]
+        ratios = [self.squeeze * c.shape[1] / max(c.shape[0], 1) for c in crops]
         order = np.argsort(ratios)
         bs = int(self.cfg["batch_size"])
         for start in range(0, len(order), bs):
             idx = order[start : start + bs]
-            max_ratio = max(max(ratios[i] for i in idx), 320 / 48)
+            max_ratio = max(max(ratios[i] for i in idx), self.min_width / self.height)
             width = int(np.ceil(self.height * max_ratio))
             batch = np.zeros((len(idx), 3, self.height, width), dtype=np.float32)
             widths = []

@@ -43,17 +43,19 @@ def uncovered_text(image: np.ndarray, quads: list[np.ndarray], cfg: dict[str, An
 
 def clusters(rects: list[Rect], width: int, height: int) -> list[tuple[Rect, float]]:
     """Group nearby rectangles into regions to detect once each, with the scale for each region."""
-    out: list[tuple[Rect, float]] = []
+    out: list[tuple[Rect, list[int]]] = []
     for r in sorted(rects, key=lambda r: r[1]):
         h = r[3] - r[1]
         if out:
-            (x0, y0, x1, y1), _ = out[-1]
+            (x0, y0, x1, y1), hs = out[-1]
             if r[1] - y1 < 4 * h:
-                out[-1] = ((min(x0, r[0]), y0, max(x1, r[2]), max(y1, r[3])), min(out[-1][1], h))
+                out[-1] = ((min(x0, r[0]), y0, max(x1, r[2]), max(y1, r[3])), [*hs, h])
                 continue
-        out.append((r, h))
+        out.append((r, [h]))
     regions = []
-    for (x0, y0, x1, y1), h in out:
+    for (x0, y0, x1, y1), hs in out:
+        # The typical run, not the thinnest: one rule or speck must not set the whole region's scale.
+        h = float(np.median(hs))
         m = int(2 * h + 4)
         rect = (max(0, x0 - m), max(0, y0 - m), min(width, x1 + m), min(height, y1 + m))
         regions.append((rect, float(h)))

@@ -1,0 +1,208 @@
+"""`docuocr bench --speed`: what a page costs, as a user pays for it.
+
+Three ways of reading the same files, measured in one run, in alternating order round by round so
+they see the same machine load:
+- raw RapidOCR, warm, in this process (the baseline: its models loaded once, then page after page);
+- `docuocr ocr FILES --out DIR`, cold: a fresh process, so start-up and model load are included;
+- `docuocr serve` with N workers, warm: every file posted at once, pages per second of the server.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from statistics import fmean
+
+import numpy as np
+
+
+@dataclass
+class Timing:
+    name: str
+    pages: int = 0
+    seconds: list[float] = field(default_factory=list)  # per round: wall time for all pages
+
+    @property
+    def s_per_page(self) -> float:
+        return fmean(self.seconds) / self.pages if self.pages and self.seconds else float("nan")
+
+
+def log(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def rapidocr_round(files: list[Path], timing: Timing) -> None:
+    """Raw RapidOCR with its defaults, models loaded and warmed up before the clock starts."""
+    from rapidocr import RapidOCR
+
+    from docuocr.config import Limits
+    from docuocr.intake import load
+
+    if not hasattr(rapidocr_round, "ocr"):
+        rapidocr_round.ocr = RapidOCR(params={"Global.log_level": "error"})  # type: ignore[attr-defined]
+    ocr = rapidocr_round.ocr  # type: ignore[attr-defined]
+    images = []  # decoded (PDFs rasterised) before the clock starts, as docuocr's intake does
+    for path in files:
+        for page in load(path.read_bytes(), Limits.from_env()).pages:
+            images.append(np.ascontiguousarray(np.asarray(page.convert("RGB"))[:, :, ::-1]))
+    if not timing.seconds:
+        ocr(images[0], return_word_box=True)
+    start = time.perf_counter()
+    for image in images:
+        ocr(image, return_word_box=True)
+    timing.seconds.append(time.perf_counter() - start)
+    timing.pages = len(images)
+
+
+def cli_round(files: list[Path], timing: Timing) -> None:
+    """`docuocr ocr` as a user runs it: a new process that loads its models, then reads the files."""
+    with tempfile.TemporaryDirectory() as out:
+        start = time.perf_counter()
+        cmd = [sys.executable, "-m", "docuocr", "ocr", *map(str, files), "--out", out]
+        if len(files) == 1:
+            cmd = cmd[:-2]
+        done = subprocess.run(cmd, capture_output=True, text=True)
+        timing.seconds.append(time.perf_counter() - start)
+        if done.returncode != 0:
+            raise RuntimeError(f"docuocr ocr failed: {done.stderr.strip()[-500:]}")
+        if len(files) == 1:
+            timing.pages = _pages(json.loads(done.stdout))
+        else:
+            timing.pages = sum(_pages(json.loads(p.read_text())) for p in Path(out).glob("*.json"))
+
+
+def _pages(doc: dict) -> int:
+    return int(doc.get("numBilledPages") or len(doc.get("pages", [])))
+
+
+class Server:
+    """`docuocr serve` in a child process, on a free port, with its own key and data folder."""
+
+    def __init__(self, workers: int) -> None:
+        self.key = secrets.token_urlsafe(16)
+        self.dir = tempfile.TemporaryDirectory()
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            self.port = s.getsockname()[1]
+        env = {
+            **os.environ,
+            "DOCUOCR_WORKERS": str(workers),
+            "DOCUOCR_API_KEYS": self.key,
+            "DOCUOCR_DATA_DIR": self.dir.name,
+            "DOCUOCR_RATE_LIMIT": "0",
+            "DOCUOCR_QUEUE_SIZE": "1000",
+        }
+        self.log = open(Path(self.dir.name) / "server.log", "wb")  # noqa: SIM115
+        cmd = [sys.executable, "-m", "docuocr", "serve", "--port", str(self.port)]
+        self.proc = subprocess.Popen(cmd, env=env, stdout=self.log, stderr=subprocess.STDOUT)
+        self.url = f"http://127.0.0.1:{self.port}"
+
+    def wait_ready(self, timeout: float = 120.0) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"docuocr serve exited with {self.proc.returncode}")
+            try:
+                with urllib.request.urlopen(self.url + "/health", timeout=2):
+                    return
+            except OSError:
+                time.sleep(0.3)
+        raise TimeoutError("docuocr serve did not answer /health")
+
+    def ocr(self, path: Path) -> int:
+        """POST one file as the Upstage client does; returns its page count."""
+        boundary = uuid.uuid4().hex
+        head = (
+            f'--{boundary}\r\nContent-Disposition: form-data; name="document"; '
+            f'filename="{path.name}"\r\nContent-Type: application/octet-stream\r\n\r\n'
+        )
+        tail = (
+            f'\r\n--{boundary}\r\nContent-Disposition: form-data; name="model"\r\n\r\nocr'
+            f"\r\n--{boundary}--\r\n"
+        )
+        body = head.encode() + path.read_bytes() + tail.encode()
+        request = urllib.request.Request(
+            self.url + "/v1/document-ai/ocr",
+            data=body,
+            headers={
+                "Authorization": f"Bearer {self.key}",
+                "Content-Type": f"multipart/form-data; boundary={boundary}",
+            },
+        )
+        with urllib.request.urlopen(request, timeout=600) as response:
+            return _pages(json.load(response))
+
+    def close(self) -> None:
+        self.proc.terminate()
+        try:
+            self.proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+        self.log.close()
+        self.dir.cleanup()
+
+
+def server_round(server: Server, files: list[Path], clients: int, timing: Timing) -> None:
+    """All files at once from `clients` threads; the wall time from the first request to the last
+    answer."""
+    if not timing.seconds:  # each worker loads its models on its first page
+        with ThreadPoolExecutor(clients) as pool:
+            list(pool.map(server.ocr, files[:clients]))
+    start = time.perf_counter()
+    with ThreadPoolExecutor(clients) as pool:
+        pages = sum(pool.map(server.ocr, files))
+    timing.seconds.append(time.perf_counter() - start)
+    timing.pages = pages
+
+
+def run(files: list[Path], rounds: int, workers: int) -> list[Timing]:
+    """Measure every way of reading `files`, `rounds` times, alternating their order."""
+    rapid, cli = Timing("rapidocr, warm, in-process"), Timing("docuocr ocr, cold start")
+    serve = Timing(f"docuocr serve, {workers} workers, warm")
+    server = Server(workers) if workers else None
+    try:
+        if server:
+            server.wait_ready()
+        steps = [
+            (rapid, lambda: rapidocr_round(files, rapid)),
+            (cli, lambda: cli_round(files, cli)),
+        ]
+        if server:
+            steps.append((serve, lambda: server_round(server, files, 2 * workers, serve)))
+        for r in range(rounds):
+            for timing, step in steps if r % 2 == 0 else steps[::-1]:
+                step()
+                log(
+                    f"round {r + 1}/{rounds}: {timing.name}: {timing.pages} pages in "
+                    f"{timing.seconds[-1]:.1f} s"
+                )
+    finally:
+        if server:
+            server.close()
+    return [rapid, cli] + ([serve] if server else [])
+
+
+def table(timings: list[Timing]) -> str:
+    base = timings[0].s_per_page
+    rows = [
+        "| how | pages | s/page | pages/s | s/page vs rapidocr |",
+        "|---|---|---|---|---|",
+    ]
+    for t in timings:
+        rows.append(
+            f"| {t.name} | {t.pages} | {t.s_per_page:.2f} | {1 / t.s_per_page:.2f} "
+            f"| {t.s_per_page / base:.2f}x |"
+        )
+    return "\n".join(rows)
