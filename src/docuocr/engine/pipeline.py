@@ -33,6 +33,7 @@ from docuocr.engine.hangul import (
     too_short,
 )
 from docuocr.engine.layout import rows
+from docuocr.engine.lexicon import Lexicon
 from docuocr.engine.orientation import Classifier, is_sideways, vote_crops
 from docuocr.engine.recognize import LineRead, Recognizer
 from docuocr.engine.watermark import contrast, is_watermark
@@ -51,6 +52,7 @@ class Engine:
         self.recognize = Recognizer(self.cfg["recognition"], threads)
         self.classifier = Classifier(self.cfg["orientation"], threads)
         self.tesseract = TesseractLines(self.cfg["hangul"])
+        self.lexicon = Lexicon(self.cfg["lexicon"])
         self.calibrator = Calibrator.load()  # DOCUOCR_CALIBRATION, else the shipped fit
 
     def upside_down(
@@ -111,7 +113,7 @@ class Engine:
         korean = 0
         for i, (q, c, read) in enumerate(zip(quads, crops, reads, strict=True)):
             h, w = c.shape[:2]
-            out.append(ctc_words(read, w / max(h, 1)))
+            out.append(ctc_words(self.lexicon(read), w / max(h, 1)))
             if not suspect(read.text, read.probs, w, h):
                 holes.append(i)
             elif not odd(read.text) and not too_short(read.text, w, h):

@@ -17,6 +17,9 @@ class LineRead:
     probs: list[float] = field(default_factory=list)  # one per character of text
     centers: list[float] = field(default_factory=list)  # character centres, 0..1 of the crop width
     step: float = 0.0  # width of one CTC step, as a fraction of the crop width
+    # For each character the model was unsure of: its runners-up (character, probability) at the
+    # same step, "" standing for a blank (the character may not be there at all).
+    alts: list[list[tuple[str, float]]] = field(default_factory=list)
 
 
 class Recognizer:
@@ -28,6 +31,7 @@ class Recognizer:
         self.height = int(cfg["height"])
         self.min_width = int(cfg["min_width"])
         self.squeeze = float(cfg["squeeze"])
+        self.alts_below = float(cfg["alternatives_below"])
 
     def __call__(self, crops: list[np.ndarray]) -> list[LineRead]:
         """Read RGB line crops. Batches by similar width, so padding costs little."""
@@ -56,17 +60,29 @@ class Recognizer:
         ids = pred.argmax(axis=1)
         probs = pred.max(axis=1)
         step_px = padded / steps
-        text, char_probs, centers = [], [], []
+        text, char_probs, centers, alts = [], [], [], []
         prev = 0
         run: list[int] = []
         for t in range(steps + 1):
             cur = int(ids[t]) if t < steps else -1
             if run and cur != prev:
+                peak = run[int(np.argmax(probs[run]))]
                 text.append(self.charset[prev])
-                char_probs.append(float(probs[run].max()))
+                char_probs.append(float(probs[peak]))
                 centers.append(min(1.0, (np.mean(run) + 0.5) * step_px / content))
+                alts.append(
+                    self._runners_up(pred[peak], prev) if probs[peak] < self.alts_below else []
+                )
                 run = []
             if t < steps and cur != 0:
                 run.append(t)
             prev = cur
-        return LineRead("".join(text), char_probs, centers, step_px / content)
+        return LineRead("".join(text), char_probs, centers, step_px / content, alts)
+
+    def _runners_up(self, dist: np.ndarray, chosen: int, k: int = 3) -> list[tuple[str, float]]:
+        top = np.argpartition(dist, -(k + 1))[-(k + 1) :]
+        return [
+            ("" if i == 0 else self.charset[i], float(dist[i]))
+            for i in sorted(top, key=lambda i: -dist[i])
+            if i != chosen
+        ][:k]
