@@ -67,9 +67,11 @@ class Lexicon:
         while c1 > c0 and not text[c1 - 1].isalnum():
             c1 -= 1
         core = text[c0:c1]
-        if sum(c.isalpha() for c in core) < 2:
+        if len(core) < 2 or not any(c.isalpha() for c in core):
             return
-        unsure = sorted((i for i in range(c0, c1) if alts[i]), key=lambda i: probs[i])
+        unsure = sorted(
+            (i for i in range(c0, c1) if alts[i] and text[i].isalnum()), key=lambda i: probs[i]
+        )
         unsure = sorted(unsure[: int(self.cfg["max_unsure"])])
         if not unsure:
             return
