@@ -103,3 +103,25 @@ def test_receipt_photo_reads_title(engine):
 def test_multi_page_pdf_english(engine):
     words = collections.Counter(fixture_words(engine, "multi_page.pdf"))
     assert words["curious"] >= 10 and words["raindrops"] >= 10
+
+
+def test_checkboxes_are_words_and_table_cells_are_not(engine):
+    image = Image.fromarray(page(["Bacon", "Feta", "Ham"], LATIN_FONT)).copy()
+    draw = ImageDraw.Draw(image)
+    for i, ticked in enumerate([False, True, False]):
+        y = 68 + 90 * i  # 28 px boxes, 28 px left of the text, as on a printed form
+        draw.rectangle(
+            (4, y, 32, y + 28), outline="black", width=3, fill="black" if ticked else None
+        )
+    # a table of cells as tall as the text: their insides are square, but they are not checkboxes
+    for x in range(600, 1000, 40):
+        for y in range(60, 300, 40):
+            draw.rectangle((x, y, x + 40, y + 40), outline="black", width=2)
+    lines = [[w.text for w in line.words] for line in engine.read(np.asarray(image)).lines]
+    assert lines == [["□", "Bacon"], ["■", "Feta"], ["□", "Ham"]]
+
+
+def test_check_box_fixture_marks_like_upstage(engine):
+    words = fixture_words(engine, "check_box.png")
+    assert words.count("□") >= 9 and words.count("■") >= 1
+    assert words.count("Bacon") == 2  # the marks come in beside the text, not instead of it

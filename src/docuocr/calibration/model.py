@@ -257,7 +257,10 @@ class Calibrator:
 
     def apply(self, word: Word, context: Context | None = None) -> float:
         """The calibrated confidence of `word` from its raw signals and box (the word is not
-        changed). `context` is what the rest of the page says (`apply_page` computes it)."""
+        changed). `context` is what the rest of the page says (`apply_page` computes it).
+        Checkbox marks keep their shape score: the model was fit on recognised words only."""
+        if word.engine == "checkbox":
+            return float(word.signals.get("raw_confidence", word.confidence))
         feats = features(
             word.signals, word.engine, word.script, word.text, quad_size(word.quad), context
         )

@@ -9,6 +9,7 @@ import numpy as np
 
 from docuocr.calibration import Calibrator
 from docuocr.document import Line, Page, Word
+from docuocr.engine import checkbox
 from docuocr.engine.config import load_config
 from docuocr.engine.detect import Detector
 from docuocr.engine.geometry import (
@@ -185,6 +186,11 @@ class Engine:
             if self.cfg["words"]["tight_boxes"]:
                 spans = tighten(spans, c, min_gap=self.cfg["words"]["split_gap"])
             line_words.append([self._word(s, q, score, turn, width, height) for s in spans])
+
+        for q, mark, score in checkbox.find(upright, quads, self.cfg["checkbox"]):
+            quads.append(q)
+            span = Span(mark, 0.0, 1.0, [score], engine="checkbox")
+            line_words.append([self._word(span, q, score, turn, width, height)])
 
         lines = []
         for row in rows(quads, page_angle):
