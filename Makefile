@@ -13,7 +13,7 @@ APT_PACKAGES := tesseract-ocr-kor tesseract-ocr-chi-tra tesseract-ocr-chi-sim te
 	tesseract-ocr-osd tesseract-ocr-script-hang fonts-nanum fonts-noto-cjk \
 	libreoffice-writer-nogui libreoffice-calc-nogui libreoffice-impress-nogui chromium
 
-.PHONY: install apt serve test lint format bench korean-dev clean
+.PHONY: install apt serve test lint format bench korean-dev train-korean korean-eval clean
 
 install: apt $(VENV)/.installed $(TESSDATA)/.ready
 
@@ -72,6 +72,33 @@ korean-dev: install
 	@ls data/konlpy/konlpy-*.whl >/dev/null 2>&1 || $(BIN)/pip download -q --no-deps konlpy -d data/konlpy
 	@[ -d data/konlpy/konlpy/data/corpus ] || (cd data/konlpy && ../../$(BIN)/python -m zipfile -e konlpy-*.whl .)
 	$(BIN)/python -m docuocr.bench.synth data/korean-dev --pages 20 --corpus data/konlpy/konlpy/data/corpus
+
+# Training the Korean line recogniser (training/korean/README.md); never part of `make test`.
+# Extra fonts and the hunspell-ko word list; a CPU-only torch (the plain PyPI torch pulls CUDA).
+TRAIN_APT_PACKAGES := hunspell-ko fonts-nanum-extra fonts-nanum-eco fonts-naver-d2coding \
+	fonts-unfonts-core fonts-unfonts-extra fonts-baekmuk fonts-lexi-gulim fonts-lexi-saebom fonts-noto-cjk-extra
+DOCUOCR_TRAIN_DIR ?= data/korean-train
+TRAIN_ARGS ?=
+
+$(VENV)/.train-installed: $(VENV)/.installed
+	@missing=$$(for p in $(TRAIN_APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+		$(SUDO) apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends $$missing; \
+	fi
+	@# torch 2.13.0+cpu comes from the machine's local wheel folder (PIP_FIND_LINKS), never a CUDA build
+	$(BIN)/python -c "import torch, fontTools" 2>/dev/null || $(BIN)/pip install -q 'torch==2.13.0+cpu' fonttools
+	$(BIN)/python -c "import torch; assert torch.version.cuda is None, 'a CUDA torch: pip uninstall torch'"
+	@ls data/konlpy/konlpy-0.6.0-*.whl >/dev/null 2>&1 || $(BIN)/pip download -q --no-deps konlpy==0.6.0 -d data/konlpy
+	touch $@
+
+train-korean: install $(VENV)/.train-installed
+	DOCUOCR_TRAIN_DIR=$(DOCUOCR_TRAIN_DIR) $(BIN)/python -m training.korean.train $(TRAIN_ARGS)
+
+korean-eval: install $(VENV)/.train-installed
+	@ckpt=$(DOCUOCR_TRAIN_DIR)/best.pt; [ -f $$ckpt ] || ckpt=$(DOCUOCR_TRAIN_DIR)/last.pt; \
+	DOCUOCR_TRAIN_DIR=$(DOCUOCR_TRAIN_DIR) $(BIN)/python -m training.korean.evaluate --tesseract \
+		$$([ -f $$ckpt ] && echo --checkpoint $$ckpt)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache
