@@ -125,3 +125,10 @@ def test_check_box_fixture_marks_like_upstage(engine):
     words = fixture_words(engine, "check_box.png")
     assert words.count("□") >= 9 and words.count("■") >= 1
     assert words.count("Bacon") == 2  # the marks come in beside the text, not instead of it
+
+
+def test_latin_inside_a_korean_line_is_read_by_ppocr(engine):
+    # dpi_table's header "OCR 인식 가능 범위": Tesseract's kor model reads "OCR" as "068"
+    words = fixture_words(engine, "dpi_table.jpg")
+    assert "OCR" in words and "LA" in words and "068" not in words
+    assert words.count("인식") == 2

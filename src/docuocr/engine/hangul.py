@@ -15,6 +15,7 @@ from PIL import Image
 DEBIAN_TESSDATA = "/usr/share/tesseract-ocr/5/tessdata"
 
 HANGUL = re.compile(r"[\u1100-\u11ff\u3130-\u318f\uac00-\ud7a3]")
+SYLLABLE = re.compile(r"[\uac00-\ud7a3]")
 HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 KANA = re.compile(r"[\u3040-\u30ff]")
 LATIN = re.compile(r"[A-Za-z\u00c0-\u024f]")

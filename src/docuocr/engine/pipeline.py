@@ -23,6 +23,7 @@ from docuocr.engine.geometry import (
     unrotate_points,
 )
 from docuocr.engine.hangul import (
+    SYLLABLE,
     Piece,
     TesseractLines,
     gaps,
@@ -122,14 +123,14 @@ class Engine:
             else:
                 pieces = self.read_hangul(upright, q)
                 if is_hangul(pieces, min_conf=0.4):  # below that, a barcode or rule read as Hangul
-                    out[i] = tesseract_words(pieces)
+                    out[i] = self.latin_words(upright, q, tesseract_words(pieces))
                     korean += mean_conf(pieces) >= 0.6
         if not korean:
             return out
         for i in unsure:
             pieces = self.read_hangul(upright, quads[i])
             if is_hangul(pieces, min_conf=0.6):
-                out[i] = tesseract_words(pieces)
+                out[i] = self.latin_words(upright, quads[i], tesseract_words(pieces))
         for i in holes:
             h, w = crops[i].shape[:2]
             for a, b in gaps(reads[i].centers, reads[i].step, w / max(h, 1)):
@@ -140,6 +141,28 @@ class Engine:
                         out[i].append(s)
             out[i].sort(key=lambda s: s.t0)
         return out
+
+    def latin_words(self, upright: np.ndarray, quad: np.ndarray, spans: list[Span]) -> list[Span]:
+        """Words without a Hangul syllable in a line Tesseract read, read again by PP-OCR.
+
+        Tesseract's kor model garbles Latin words and codes inside Korean lines ("OCR" as "068",
+        "LA" as "ㄴ&"), which PP-OCR reads well; its reading wins when it is confident plain Latin.
+        """
+        targets = [
+            s for s in spans if not SYLLABLE.search(s.text) and any(c.isalnum() for c in s.text)
+        ]
+        if not targets:
+            return spans
+        w, h = quad_size(quad)
+        pad = 0.3 * h / max(w, 1.0)
+        crops = [
+            crop(upright, along(quad, max(0.0, s.t0 - pad), min(1.0, s.t1 + pad))) for s in targets
+        ]
+        for s, r in zip(targets, self.recognize(crops), strict=True):
+            text = r.text.strip()
+            if text and " " not in text and not odd(text) and min(r.probs) >= 0.8:
+                s.text, s.probs, s.engine = text, r.probs, "ppocr"
+        return spans
 
     def read_hangul(self, upright: np.ndarray, quad: np.ndarray) -> list[Piece]:
         """Tesseract on a line. The detector's box runs into neighbouring lines on dense photos,
