@@ -19,12 +19,7 @@ from __future__ import annotations
 import argparse
 import io
 import json
-import os
 import secrets
-import shutil
-import signal
-import socket
-import subprocess
 import sys
 import tempfile
 import threading
@@ -35,6 +30,8 @@ from statistics import quantiles
 
 import requests
 from PIL import Image, ImageDraw, ImageFont
+
+from docuocr.serverproc import ServerProcess
 
 PATH = "/v1/document-ai/ocr"
 RSS_LIMIT_MB = 8 * 1024
@@ -98,55 +95,6 @@ class RssMonitor(threading.Thread):
         while self.pid and not self.stop.is_set():
             self.peak_mb = max(self.peak_mb, rss_mb(process_tree(self.pid)))
             self.stop.wait(0.2)
-
-
-def free_port() -> int:
-    for port in range(8500, 8600):
-        with socket.socket() as s:
-            try:
-                s.bind(("127.0.0.1", port))
-            except OSError:
-                continue
-            return port
-    raise RuntimeError("no free port in 8500-8599")
-
-
-def start_server(keys: list[str], workers: int | None, data_dir: Path, log: Path):
-    """`docuocr serve` in its own session, so it and its workers can be stopped together."""
-    docuocr = shutil.which("docuocr", path=str(Path(sys.executable).parent)) or "docuocr"
-    port = free_port()
-    env = {**os.environ, "DOCUOCR_API_KEYS": ",".join(keys), "DOCUOCR_DATA_DIR": str(data_dir)}
-    cmd = [docuocr, "serve", "--host", "127.0.0.1", "--port", str(port)]
-    if workers:
-        cmd += ["--workers", str(workers)]
-    with log.open("wb") as out:
-        proc = subprocess.Popen(
-            cmd, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
-        )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 300
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"the server exited:\n{log.read_text()}")
-        try:
-            if requests.get(url + "/health", timeout=2).ok:
-                return proc, url
-        except requests.ConnectionError:
-            pass
-        time.sleep(0.5)
-    stop_server(proc)
-    raise RuntimeError("the server did not come up in 300 s")
-
-
-def stop_server(proc: subprocess.Popen) -> None:
-    try:
-        os.killpg(proc.pid, signal.SIGINT)
-        proc.wait(timeout=60)
-    except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait()
-    except ProcessLookupError:
-        pass
 
 
 def run_load(args: argparse.Namespace, url: str, keys: list[str], pid: int | None) -> dict:
@@ -273,7 +221,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", action="store_true", help="print the report as JSON only")
     args = parser.parse_args(argv)
 
-    proc = None
+    server = None
     with tempfile.TemporaryDirectory(prefix="docuocr-load-") as tmp:
         if args.url:
             url = args.url.rstrip("/")
@@ -281,14 +229,15 @@ def main(argv: list[str] | None = None) -> int:
             pid = args.pid
         else:
             keys = [secrets.token_urlsafe(24) for _ in range(args.clients)]
-            log = Path(tmp) / "server.log"
-            proc, url = start_server(keys, args.workers, Path(tmp) / "data", log)
-            pid = proc.pid
+            env = {"DOCUOCR_API_KEYS": ",".join(keys), "DOCUOCR_DATA_DIR": f"{tmp}/data"}
+            flags = ("--workers", str(args.workers)) if args.workers else ()
+            server = ServerProcess.start(env, Path(tmp) / "server.log", flags, timeout=300)
+            url, pid = server.url, server.proc.pid
         try:
             report = run_load(args, url, keys, pid)
         finally:
-            if proc is not None:
-                stop_server(proc)
+            if server is not None:
+                server.stop()
     if args.json:
         print(json.dumps(report))
     else:

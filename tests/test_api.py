@@ -8,12 +8,9 @@ import os
 import re
 import signal
 import socket
-import subprocess
-import sys
 import threading
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from statistics import fmean
 
@@ -26,90 +23,39 @@ from docgen import PHRASE, font, png
 from docuocr.api import create_app
 from docuocr.auth import load_or_create_key
 from docuocr.config import Settings
+from docuocr.serverproc import ServerProcess
 
 SHARED = Path(__file__).parents[2] / "shared"
 COOKBOOK = SHARED / "fixtures" / "upstage-cookbook"
-DOCUOCR = Path(sys.executable).with_name("docuocr")
 KEY = "test-key"
 AUTH = {"Authorization": f"Bearer {KEY}"}
 ENDPOINTS = ("/v1/document-ai/ocr", "/v1/document-digitization")
 
 
-@dataclass
-class Server:
-    url: str
-    proc: subprocess.Popen
-    log: Path
-    data_dir: Path
-
-    def worker_pids(self) -> list[int]:
-        """The OCR worker processes (spawned children), not multiprocessing's resource tracker."""
-        pids = []
-        for children in Path(f"/proc/{self.proc.pid}/task").glob("*/children"):
-            for pid in children.read_text().split():
-                cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
-                if b"spawn_main" in cmdline:
-                    pids.append(int(pid))
-        return pids
-
-
-def _free_port() -> int:
-    for port in range(8100, 8200):
-        with socket.socket() as s:
-            try:
-                s.bind(("127.0.0.1", port))
-            except OSError:
-                continue
-            return port
-    raise RuntimeError("no free port in 8100-8199")
-
-
 @pytest.fixture(scope="module")
 def serve(tmp_path_factory) -> Iterator:
-    """Start `docuocr serve` with extra env vars; every server is stopped at the module's end."""
-    started: list[Server] = []
+    """Start `docuocr serve` with extra env vars; every server is stopped at the module's end.
+    The server's data folder is `server.log.parent / "data"`."""
+    started: list[ServerProcess] = []
 
-    def start(**env: str) -> Server:
+    def start(**env: str) -> ServerProcess:
         tmp = tmp_path_factory.mktemp("server")
-        port = _free_port()
-        log = tmp / "server.log"
-        environ = {**os.environ, "DOCUOCR_WORKERS": "1", "DOCUOCR_DATA_DIR": str(tmp / "data")}
+        environ = {"DOCUOCR_WORKERS": "1", "DOCUOCR_DATA_DIR": str(tmp / "data")}
         environ["DOCUOCR_RATE_LIMIT"] = "0"  # these tests send bursts; test_reliability covers it
-        environ.pop("DOCUOCR_API_KEYS", None)
+        environ["DOCUOCR_API_KEYS"] = ""
         environ.update(env)
-        with log.open("wb") as out:
-            proc = subprocess.Popen(
-                [str(DOCUOCR), "serve", "--port", str(port)],
-                env=environ,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-            )
-        server = Server(f"http://127.0.0.1:{port}", proc, log, tmp / "data")
+        server = ServerProcess(environ, tmp / "server.log")
         started.append(server)
-        deadline = time.monotonic() + 180
-        while time.monotonic() < deadline:
-            assert proc.poll() is None, f"server exited:\n{log.read_text()}"
-            try:
-                if requests.get(server.url + "/health", timeout=2).ok:
-                    return server
-            except requests.ConnectionError:
-                pass
-            time.sleep(0.3)
-        raise TimeoutError(f"server did not come up:\n{log.read_text()}")
+        server.wait_ready()
+        return server
 
     yield start
     for server in started:
-        server.proc.send_signal(signal.SIGINT)
-    for server in started:
-        try:
-            server.proc.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            server.proc.kill()
-            server.proc.wait()
+        server.stop()
 
 
 @pytest.fixture(scope="module")
-def server(serve) -> Server:
+def server(serve) -> ServerProcess:
     return serve(DOCUOCR_API_KEYS=KEY)
 
 
@@ -343,7 +289,7 @@ def test_429_when_full_and_504_on_timeout(serve):
     """One worker, no queue, a 0.5 s timeout, no DOCUOCR_API_KEYS: the first request runs out of
     time, the ones sent alongside it are turned away at once."""
     busy = serve(DOCUOCR_QUEUE_SIZE="0", DOCUOCR_REQUEST_TIMEOUT="0.5")
-    key_file = busy.data_dir / "api_key"
+    key_file = busy.log.parent / "data" / "api_key"
     assert key_file.stat().st_mode & 0o777 == 0o600
     key = key_file.read_text().strip()
     assert key in busy.log.read_text()  # printed once, with a hint how to use it

@@ -5,11 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import io
-import os
-import signal
-import socket
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from dataclasses import replace
@@ -27,8 +22,8 @@ from docuocr.intake import load
 from docuocr.jobs.pages import PageSource, prepare
 from docuocr.jobs.routes import Forbidden, Signer
 from docuocr.jobs.store import Store, owner_of
+from docuocr.serverproc import ServerProcess
 
-DOCUOCR = Path(sys.executable).with_name("docuocr")
 KEY, OTHER_KEY = "jobs-key-1", "jobs-key-2"
 AUTH = {"Authorization": f"Bearer {KEY}"}
 
@@ -203,63 +198,16 @@ def test_one_runner_per_data_dir(tmp_path):
 # --- end to end: kill the server mid-work, a new one finishes -------------------------------
 
 
-def _free_port() -> int:
-    for port in range(8600, 8700):
-        with socket.socket() as s:
-            try:
-                s.bind(("127.0.0.1", port))
-            except OSError:
-                continue
-            return port
-    raise RuntimeError("no free port in 8600-8699")
-
-
-class Server:
+class Server(ServerProcess):
     def __init__(self, data_dir: Path, log: Path, **env: str) -> None:
-        self.port = _free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.log = log
         environ = {
-            **os.environ,
             "DOCUOCR_WORKERS": "1",
             "DOCUOCR_DATA_DIR": str(data_dir),
             "DOCUOCR_API_KEYS": f"{KEY},{OTHER_KEY}",
             **env,
         }
-        with log.open("ab") as out:
-            # Its own session, so a kill takes the OCR worker down with the server.
-            self.proc = subprocess.Popen(
-                [str(DOCUOCR), "serve", "--port", str(self.port)],
-                env=environ,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
-        deadline = time.monotonic() + 180
-        while time.monotonic() < deadline:
-            assert self.proc.poll() is None, f"server exited:\n{log.read_text()}"
-            try:
-                if requests.get(self.url + "/health", timeout=2).ok:
-                    return
-            except requests.ConnectionError:
-                pass
-            time.sleep(0.3)
-        self.kill()
-        raise TimeoutError(f"server did not come up:\n{log.read_text()}")
-
-    def kill(self) -> None:
-        """SIGKILL the server and its workers: nothing gets a chance to tidy up."""
-        if self.proc.poll() is None:
-            os.killpg(self.proc.pid, signal.SIGKILL)
-        self.proc.wait(timeout=30)
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            os.killpg(self.proc.pid, signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=60)
-            except subprocess.TimeoutExpired:
-                self.kill()
+        super().__init__(environ, log)
+        self.wait_ready()
 
     def job(self, request_id: str, key: str = KEY) -> requests.Response:
         return requests.get(

@@ -17,8 +17,6 @@ import multiprocessing
 import os
 import random
 import re
-import signal
-import socket
 import struct
 import subprocess
 import sys
@@ -27,7 +25,6 @@ import time
 import zipfile
 import zlib
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -40,11 +37,11 @@ from docuocr.config import Settings, read_keys_file
 from docuocr.errors import Timeout, TooManyRequests
 from docuocr.pool import OutOfMemory, Pool
 from docuocr.ratelimit import MAX_BUCKETS, RateLimiter
+from docuocr.serverproc import ServerProcess
 
 ROOT = Path(__file__).parents[1]
 SHARED = ROOT.parent / "shared"
 COOKBOOK = SHARED / "fixtures" / "upstage-cookbook"
-DOCUOCR = Path(sys.executable).with_name("docuocr")
 URL_PATH = "/v1/document-ai/ocr"
 TIME_LIMIT_S = 180  # the hosted API's per-request limit, and the acceptance's
 ENV_KEY = "env-key-Zq81"
@@ -61,46 +58,12 @@ needs_soffice = pytest.mark.skipif(docgen.SOFFICE is None, reason="LibreOffice i
 # --- the server ------------------------------------------------------------------------------
 
 
-@dataclass
-class Server:
-    url: str
-    proc: subprocess.Popen
-    log: Path
-
-    def worker_pids(self) -> list[int]:
-        pids = []
-        for children in Path(f"/proc/{self.proc.pid}/task").glob("*/children"):
-            for pid in children.read_text().split():
-                try:
-                    if b"spawn_main" in Path(f"/proc/{pid}/cmdline").read_bytes():
-                        pids.append(int(pid))
-                except FileNotFoundError:
-                    pass
-        return pids
-
-    def healthy(self) -> bool:
-        response = requests.get(self.url + "/health", timeout=10)
-        return response.status_code == 200 and response.json()["status"] == "ok"
-
-
-def _free_port() -> int:
-    for port in range(8500, 8600):
-        with socket.socket() as s:
-            try:
-                s.bind(("127.0.0.1", port))
-            except OSError:
-                continue
-            return port
-    raise RuntimeError("no free port in 8500-8599")
-
-
 @pytest.fixture(scope="module")
-def server(tmp_path_factory) -> Iterator[Server]:
+def server(tmp_path_factory) -> Iterator[ServerProcess]:
     tmp = tmp_path_factory.mktemp("reliability")
     keys = tmp / "keys.txt"
     keys.write_text("# docuocr keys\n" + "\n".join(FILE_KEYS + LOAD_KEYS) + "\n\n")
     env = {
-        **os.environ,
         "DOCUOCR_WORKERS": "1",
         "DOCUOCR_QUEUE_SIZE": str(QUEUE),
         "DOCUOCR_DATA_DIR": str(tmp / "data"),
@@ -111,38 +74,15 @@ def server(tmp_path_factory) -> Iterator[Server]:
         "DOCUOCR_WORKER_MEMORY_MB": str(MEMORY_MB),
         "DOCUOCR_REQUEST_TIMEOUT": str(TIME_LIMIT_S),
     }
-    port = _free_port()
-    log = tmp / "server.log"
-    with log.open("wb") as out:
-        proc = subprocess.Popen(
-            [str(DOCUOCR), "serve", "--port", str(port)],
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-    server = Server(f"http://127.0.0.1:{port}", proc, log)
+    server = ServerProcess(env, tmp / "server.log")
     try:
-        deadline = time.monotonic() + 180
-        while True:
-            assert proc.poll() is None, f"server exited:\n{log.read_text()}"
-            assert time.monotonic() < deadline, f"server did not come up:\n{log.read_text()}"
-            try:
-                if server.healthy():
-                    break
-            except requests.ConnectionError:
-                pass
-            time.sleep(0.3)
+        server.wait_ready()
         yield server
     finally:
-        proc.send_signal(signal.SIGINT)
-        try:
-            proc.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        server.stop()
 
 
-def post(server: Server, data: bytes, filename: str, key: str, **fields: str):
+def post(server: ServerProcess, data: bytes, filename: str, key: str, **fields: str):
     """One document, retried after Retry-After while the key is over its rate limit."""
     for _ in range(20):
         started = time.perf_counter()
@@ -160,7 +100,9 @@ def post(server: Server, data: bytes, filename: str, key: str, **fields: str):
     raise AssertionError("still rate-limited after 20 tries")
 
 
-def check_answer(server: Server, response: requests.Response, elapsed: float, what: str) -> dict:
+def check_answer(
+    server: ServerProcess, response: requests.Response, elapsed: float, what: str
+) -> dict:
     """200 or a 4xx JSON error with a message, in time, no trace, and the server still healthy."""
     assert elapsed < TIME_LIMIT_S, f"{what}: {elapsed:.0f} s"
     assert response.status_code == 200 or 400 <= response.status_code < 500, (
@@ -496,7 +438,7 @@ def test_overload_gets_429_with_retry_after_and_nothing_admitted_is_lost(server)
 # --- rate limit per key ----------------------------------------------------------------------
 
 
-def _bad_model(server: Server, key: str) -> requests.Response:
+def _bad_model(server: ServerProcess, key: str) -> requests.Response:
     """A request answered at once (400), so the rate limit is all that is measured."""
     return requests.post(
         server.url + URL_PATH,

@@ -9,11 +9,6 @@ import json
 import os
 import re
 import shutil
-import signal
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,13 +18,13 @@ import requests
 from PIL import Image, ImageDraw
 
 from docgen import font, jpeg, phrase_image, tiff
+from docuocr.serverproc import ServerProcess
 
 ROOT = Path(__file__).parents[1]
 SHARED = Path(__file__).parents[2] / "shared"
 ROTATE = SHARED / "fixtures" / "upstage-cookbook" / "rotate.jpg"
 STATIC = ROOT / "src" / "docuocr" / "static"
 ARTIFACTS = ROOT / "artifacts"
-DOCUOCR = Path(sys.executable).with_name("docuocr")
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 CHROMIUM_ARGS = [
     "--headless",
@@ -62,62 +57,16 @@ def _playwright():
     return sync_playwright
 
 
-@dataclass
-class Server:
-    url: str
-    proc: subprocess.Popen
-    log: Path
-
-
-def _free_port() -> int:
-    for port in range(8400, 8500):
-        with socket.socket() as s:
-            try:
-                s.bind(("127.0.0.1", port))
-            except OSError:
-                continue
-            return port
-    raise RuntimeError("no free port in 8400-8499")
-
-
 @pytest.fixture(scope="module")
-def server(tmp_path_factory) -> Iterator[Server]:
+def server(tmp_path_factory) -> Iterator[ServerProcess]:
     tmp = tmp_path_factory.mktemp("viewer-server")
-    port = _free_port()
-    log = tmp / "server.log"
-    env = {
-        **os.environ,
-        "DOCUOCR_WORKERS": "1",
-        "DOCUOCR_API_KEYS": KEY,
-        "DOCUOCR_DATA_DIR": str(tmp / "data"),
-    }
-    with log.open("wb") as out:
-        proc = subprocess.Popen(
-            [str(DOCUOCR), "serve", "--port", str(port)],
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-    server = Server(f"http://127.0.0.1:{port}", proc, log)
+    env = {"DOCUOCR_WORKERS": "1", "DOCUOCR_API_KEYS": KEY, "DOCUOCR_DATA_DIR": str(tmp / "data")}
+    server = ServerProcess(env, tmp / "server.log")
     try:
-        deadline = time.monotonic() + 180
-        while True:
-            assert proc.poll() is None, f"server exited:\n{log.read_text()}"
-            try:
-                if requests.get(server.url + "/health", timeout=2).ok:
-                    break
-            except requests.ConnectionError:
-                pass
-            assert time.monotonic() < deadline, f"server did not come up:\n{log.read_text()}"
-            time.sleep(0.3)
+        server.wait_ready()
         yield server
     finally:
-        proc.send_signal(signal.SIGINT)
-        try:
-            proc.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        server.stop()
 
 
 @pytest.fixture(scope="module")
@@ -148,7 +97,7 @@ def tab(browser, server) -> Iterator[Tab]:
     context.close()
 
 
-def ocr_api(server: Server, path: Path) -> dict:
+def ocr_api(server: ServerProcess, path: Path) -> dict:
     """The API's own answer for the file, to compare the page with."""
     with path.open("rb") as f:
         r = requests.post(
@@ -199,7 +148,7 @@ def low_ids(words: list[dict], threshold: float) -> list[int]:
     return [w["id"] for w in words if w["confidence"] < threshold]
 
 
-def test_rotated_photo_matches_api(tab: Tab, server: Server, tmp_path: Path) -> None:
+def test_rotated_photo_matches_api(tab: Tab, server: ServerProcess, tmp_path: Path) -> None:
     path = rotated_photo(tmp_path)
     api = ocr_api(server, path)
     words = [w for p in api["pages"] for w in p["words"]]
@@ -283,7 +232,7 @@ def test_rotated_photo_matches_api(tab: Tab, server: Server, tmp_path: Path) -> 
     assert tab.console_errors == []
 
 
-def test_multi_page_navigation(tab: Tab, server: Server, tmp_path: Path) -> None:
+def test_multi_page_navigation(tab: Tab, server: ServerProcess, tmp_path: Path) -> None:
     path = tmp_path / "two-pages.tiff"
     first = phrase_image("Hello world", size=(520, 120), font_size=48)
     second = phrase_image("Second page here", size=(620, 120), font_size=48)
@@ -311,7 +260,7 @@ def test_multi_page_navigation(tab: Tab, server: Server, tmp_path: Path) -> None
 
 
 def test_api_error_is_shown_and_a_corrected_key_reads_again(
-    tab: Tab, server: Server, tmp_path: Path
+    tab: Tab, server: ServerProcess, tmp_path: Path
 ) -> None:
     path = tmp_path / "hello.png"
     phrase_image("Hello world", size=(520, 120), font_size=48).save(path)
@@ -341,7 +290,7 @@ def test_api_error_is_shown_and_a_corrected_key_reads_again(
     assert all("401" in e for e in tab.console_errors), tab.console_errors
 
 
-def test_page_is_served_without_a_key_and_works_offline(server: Server) -> None:
+def test_page_is_served_without_a_key_and_works_offline(server: ServerProcess) -> None:
     r = requests.get(server.url + "/", timeout=10)
     assert r.status_code == 200
     assert r.headers["content-type"].startswith("text/html")

@@ -10,9 +10,7 @@ they see the same machine load:
 from __future__ import annotations
 
 import json
-import os
 import secrets
-import socket
 import subprocess
 import sys
 import tempfile
@@ -25,6 +23,8 @@ from pathlib import Path
 from statistics import fmean
 
 import numpy as np
+
+from docuocr.serverproc import ServerProcess
 
 
 @dataclass
@@ -86,39 +86,20 @@ def _pages(doc: dict) -> int:
     return int(doc.get("numBilledPages") or len(doc.get("pages", [])))
 
 
-class Server:
-    """`docuocr serve` in a child process, on a free port, with its own key and data folder."""
+class Server(ServerProcess):
+    """`docuocr serve` with its own key and data folder, and no rate limit or queue cap."""
 
     def __init__(self, workers: int) -> None:
         self.key = secrets.token_urlsafe(16)
         self.dir = tempfile.TemporaryDirectory()
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            self.port = s.getsockname()[1]
         env = {
-            **os.environ,
             "DOCUOCR_WORKERS": str(workers),
             "DOCUOCR_API_KEYS": self.key,
             "DOCUOCR_DATA_DIR": self.dir.name,
             "DOCUOCR_RATE_LIMIT": "0",
             "DOCUOCR_QUEUE_SIZE": "1000",
         }
-        self.log = open(Path(self.dir.name) / "server.log", "wb")  # noqa: SIM115
-        cmd = [sys.executable, "-m", "docuocr", "serve", "--port", str(self.port)]
-        self.proc = subprocess.Popen(cmd, env=env, stdout=self.log, stderr=subprocess.STDOUT)
-        self.url = f"http://127.0.0.1:{self.port}"
-
-    def wait_ready(self, timeout: float = 120.0) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"docuocr serve exited with {self.proc.returncode}")
-            try:
-                with urllib.request.urlopen(self.url + "/health", timeout=2):
-                    return
-            except OSError:
-                time.sleep(0.3)
-        raise TimeoutError("docuocr serve did not answer /health")
+        super().__init__(env, Path(self.dir.name) / "server.log")
 
     def ocr(self, path: Path) -> int:
         """POST one file as the Upstage client does; returns its page count."""
@@ -144,13 +125,7 @@ class Server:
             return _pages(json.load(response))
 
     def close(self) -> None:
-        self.proc.terminate()
-        try:
-            self.proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
-        self.log.close()
+        self.stop()
         self.dir.cleanup()
 
 
