@@ -31,6 +31,7 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
 from multiprocessing import get_context
+from typing import Any
 
 import numpy as np
 
@@ -99,10 +100,18 @@ def _out_of_time(signum: int, frame: object) -> None:
     raise _timeout(_job_timeout_s)
 
 
-def _ocr(data: bytes, model: str, deadline: float = 0.0, timeout_s: float = 0.0) -> Document:
-    """One job; `deadline` is its request's, in time.time() seconds (0: none)."""
+def _ocr(
+    data: bytes,
+    model: str,
+    deadline: float = 0.0,
+    timeout_s: float = 0.0,
+    with_previews: bool = False,
+) -> Document | tuple[Document, list[dict]]:
+    """One job; `deadline` is its request's, in time.time() seconds (0: none). With previews,
+    the page images as the viewer shows them come back too."""
     global _job_timeout_s
     from docuocr.pipeline import ocr_bytes
+    from docuocr.preview import preview
 
     if deadline:
         _job_timeout_s = timeout_s
@@ -112,7 +121,13 @@ def _ocr(data: bytes, model: str, deadline: float = 0.0, timeout_s: float = 0.0)
         signal.setitimer(signal.ITIMER_REAL, left)
         faulthandler.dump_traceback_later(left + HARD_KILL_GRACE_S, exit=True)
     try:
-        return ocr_bytes(data, _engine, _limits, model)
+        if not with_previews:
+            return ocr_bytes(data, _engine, _limits, model)
+        shots: list[dict] = []
+        doc = ocr_bytes(
+            data, _engine, _limits, model, on_page=lambda img: shots.append(preview(img))
+        )
+        return doc, shots
     except DocuocrError as exc:
         if exc.__cause__ is None or not _is_alloc_failure(exc.__cause__):  # caught by intake
             raise
@@ -144,12 +159,12 @@ def _is_alloc_failure(exc: BaseException) -> bool:
 
 
 def _timed_ocr(
-    data: bytes, model: str, deadline: float, timeout_s: float
-) -> tuple[Document, float]:
+    data: bytes, model: str, deadline: float, timeout_s: float, with_previews: bool = False
+) -> tuple[Any, float]:
     """`_ocr`, and how long it ran in the worker (queueing excluded), for admission."""
     started = time.perf_counter()
-    doc = _ocr(data, model, deadline, timeout_s)
-    return doc, time.perf_counter() - started
+    result = _ocr(data, model, deadline, timeout_s, with_previews)
+    return result, time.perf_counter() - started
 
 
 def _out_of_memory() -> OutOfMemory:
@@ -230,11 +245,12 @@ class Pool:
         finally:
             self.in_flight -= 1
 
-    async def ocr(self, data: bytes, model: str) -> Document:
-        """Run intake and OCR on `data` in a worker; DocuocrErrors from the worker pass through."""
+    async def ocr(self, data: bytes, model: str, with_previews: bool = False) -> Any:
+        """Run intake and OCR on `data` in a worker; DocuocrErrors from the worker pass through.
+        Returns the Document, or (Document, page previews) `with_previews`."""
         self._running += 1
         try:
-            return await self._run(data, model)
+            return await self._run(data, model, with_previews)
         finally:
             self._running -= 1
             self._done += 1
@@ -242,10 +258,10 @@ class Pool:
                 log.info("the OCR workers ran %d jobs; replacing them", self._done)
                 self._replace(self._executor)
 
-    async def _run(self, data: bytes, model: str) -> Document:
+    async def _run(self, data: bytes, model: str, with_previews: bool) -> Any:
         executor = self._executor
         deadline = time.time() + self.timeout_s
-        job = (_timed_ocr, data, model, deadline, self.timeout_s)
+        job = (_timed_ocr, data, model, deadline, self.timeout_s, with_previews)
         try:
             future = executor.submit(*job)
         except BrokenProcessPool:
@@ -254,7 +270,7 @@ class Pool:
             executor = self._rebuild(executor)
             future = executor.submit(*job)
         try:
-            doc, run_s = await asyncio.wait_for(asyncio.wrap_future(future), self.timeout_s)
+            result, run_s = await asyncio.wait_for(asyncio.wrap_future(future), self.timeout_s)
         except TimeoutError:
             raise Timeout(
                 f"OCR took longer than {self.timeout_s:g} s (DOCUOCR_REQUEST_TIMEOUT)"
@@ -266,7 +282,7 @@ class Pool:
                 "crash in a decoder); the worker pool has been restarted"
             ) from None
         self.job_s = run_s if self.job_s is None else 0.7 * self.job_s + 0.3 * run_s
-        return doc
+        return result
 
     def _rebuild(self, broken: ProcessPoolExecutor) -> ProcessPoolExecutor:
         """Replace a broken executor once, however many requests saw it break."""

@@ -1,16 +1,13 @@
 """The web viewer: `GET /` serves a page that draws every word's box over its page image.
 
 The page calls `POST /viewer/ocr`, which runs the same OCR as the API and also returns each page as
-an image. The boxes are in the pixels of the intake's page images (after EXIF rotation, PDF
+an image (`preview.py`, made in the OCR worker). The boxes are in the pixels of the intake's page images (after EXIF rotation, PDF
 rasterising, office conversion), which a browser cannot reproduce, so the server sends exactly
 those images. The API's own endpoints and their responses are unchanged.
 """
 
 from __future__ import annotations
 
-import asyncio
-import base64
-import io
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -18,20 +15,14 @@ from typing import Any
 from fastapi import Depends, FastAPI, Request
 from fastapi.responses import FileResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
-from PIL import Image
 from starlette.datastructures import UploadFile
 
 from docuocr.api import resolve_model
-from docuocr.config import Limits, Settings
+from docuocr.config import Settings
 from docuocr.errors import DocuocrError
 from docuocr.formats import SCHEMAS, render
-from docuocr.intake import load
 
 STATIC = Path(__file__).with_name("static")
-# Previews larger than this on the long side are scaled down; the boxes stay in page pixels and
-# the page scales the image to the page's size, so only sharpness changes.
-PREVIEW_MAX_SIDE = 2000
-PREVIEW_QUALITY = 85
 # The page may load only its own files and talk only to this server: it works offline, and a key
 # typed into it cannot be sent anywhere else.
 PAGE_HEADERS = {
@@ -42,23 +33,6 @@ PAGE_HEADERS = {
     "Cache-Control": "no-cache",
     "Referrer-Policy": "no-referrer",
 }
-
-
-def preview(page: Image.Image) -> dict[str, Any]:
-    """One page image as a JPEG data URL, with the size it was sent at."""
-    img = page.convert("RGB")
-    if max(img.size) > PREVIEW_MAX_SIDE:
-        img = img.copy()
-        img.thumbnail((PREVIEW_MAX_SIDE, PREVIEW_MAX_SIDE), Image.Resampling.LANCZOS)
-    buf = io.BytesIO()
-    img.save(buf, format="JPEG", quality=PREVIEW_QUALITY)
-    data = base64.b64encode(buf.getvalue()).decode("ascii")
-    return {"width": img.width, "height": img.height, "url": f"data:image/jpeg;base64,{data}"}
-
-
-def previews(data: bytes, limits: Limits) -> list[dict[str, Any]]:
-    """The page images the OCR read, as the intake makes them."""
-    return [preview(page) for page in load(data, limits).pages]
 
 
 def _text_field(value: Any, name: str) -> str | None:
@@ -92,9 +66,8 @@ def add_viewer(app: FastAPI, settings: Settings, authorize: Callable[..., None])
                     )
                 model = resolve_model(_text_field(form.get("model"), "model"))
                 data = await document.read()
-            doc = await pool.ocr(data, model)  # bad input fails here, as in the API
-            # The same intake again, on a thread: decoding is quick next to OCR.
-            pages = await asyncio.to_thread(previews, data, settings.limits)
+            # bad input fails here, as in the API; the worker also makes the page previews
+            doc, pages = await pool.ocr(data, model, with_previews=True)
         if len(pages) != len(doc.pages):
             err = DocuocrError("page images and OCR pages disagree", code="internal_error")
             err.status, err.type = 500, "server_error"
