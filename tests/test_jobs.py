@@ -204,6 +204,7 @@ class Server(ServerProcess):
             "DOCUOCR_WORKERS": "1",
             "DOCUOCR_DATA_DIR": str(data_dir),
             "DOCUOCR_API_KEYS": f"{KEY},{OTHER_KEY}",
+            "DOCUOCR_RATE_LIMIT": "0",  # these tests submit in bursts; one test sets a limit
             **env,
         }
         super().__init__(environ, log)
@@ -361,3 +362,18 @@ def test_jobs_survive_a_killed_server_and_complete_on_the_next(servers, tmp_path
     assert third.job(job_id).status_code == 404
     assert not (tmp_path / "data" / "jobs" / job_id).exists()
     third.stop()
+
+
+def test_submissions_share_the_per_key_rate_limit(servers):
+    server = servers(DOCUOCR_RATE_LIMIT="0.01", DOCUOCR_RATE_BURST="2")
+    submit = server.url + "/v1/document-ai/async/ocr"
+    png = _documents()["png"][1]
+    codes = []
+    for _ in range(3):
+        r = requests.post(submit, headers=AUTH, files={"document": ("a.png", png)}, timeout=30)
+        codes.append(r.status_code)
+    assert codes == [202, 202, 429]
+    assert r.json()["error"]["code"] == "too_many_requests" and int(r.headers["Retry-After"]) >= 1
+    # polling is not a submission: it stays open to the same key
+    listed = requests.get(server.url + "/v1/document-ai/requests", headers=AUTH, timeout=10)
+    assert listed.status_code == 200 and len(listed.json()["requests"]) == 2

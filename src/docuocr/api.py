@@ -311,7 +311,7 @@ def create_app(settings: Settings, *, require_auth: bool = True) -> FastAPI:
         )
     from docuocr.jobs.routes import async_router  # here: it imports this module
 
-    app.include_router(async_router(settings, require_auth=require_auth))
+    app.include_router(async_router(settings, require_auth=require_auth, submit_guard=authorize))
 
     @app.get("/health")
     async def health(request: Request) -> dict[str, Any]:

@@ -20,7 +20,7 @@ import logging
 import os
 import secrets
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -198,8 +198,15 @@ class JobService:
         }
 
 
-def async_router(settings: Settings, *, require_auth: bool = True) -> APIRouter:
-    """The async endpoints; `api.create_app` includes them, and their start-up and shutdown."""
+def async_router(
+    settings: Settings,
+    *,
+    require_auth: bool = True,
+    submit_guard: Callable[..., None] | None = None,
+) -> APIRouter:
+    """The async endpoints; `api.create_app` includes them, and their start-up and shutdown.
+    `submit_guard` runs before a submission: the API's key check and per-key rate limit, so a
+    client cannot go around the limit by submitting instead of posting."""
     service = JobService(settings, JobSettings.from_env())
     bearer = HTTPBearer(auto_error=False, description="Authorization: Bearer <API key>")
 
@@ -222,7 +229,9 @@ def async_router(settings: Settings, *, require_auth: bool = True) -> APIRouter:
 
     router = APIRouter(lifespan=lifespan)
 
-    @router.post(SUBMIT_PATH, status_code=202, **_OCR_ROUTE)
+    guards = [Depends(submit_guard)] if submit_guard else []
+
+    @router.post(SUBMIT_PATH, status_code=202, dependencies=guards, **_OCR_ROUTE)
     async def submit(request: Request, who: Annotated[str, Depends(owner)]) -> JSONResponse:
         """Submit a document for async OCR; poll `GET /v1/document-ai/requests/{request_id}`."""
         async with request.form(max_files=1, max_fields=8) as form:
