@@ -9,6 +9,13 @@ import onnxruntime as ort
 
 
 def model_path(name: str) -> Path:
+    """A model shipped in the rapidocr wheel, by file name; or any ONNX file, by its path."""
+    if Path(name).is_file():
+        return Path(name)
+    return _shipped(name)
+
+
+def _shipped(name: str) -> Path:
     # Located, not imported: importing rapidocr costs 0.7 s of every worker's start.
     spec = importlib.util.find_spec("rapidocr")
     if spec is None or not spec.submodule_search_locations:

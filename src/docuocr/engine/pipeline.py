@@ -54,6 +54,7 @@ class Engine:
         self.recognize = Recognizer(self.cfg["recognition"], threads)
         self.classifier = Classifier(self.cfg["orientation"], threads)
         self.tesseract = TesseractLines(self.cfg["hangul"])
+        self.korean = korean_recognizer(self.cfg["hangul"], self.cfg["recognition"], threads)
         self.lexicon = Lexicon(self.cfg["lexicon"])
         self.calibrator = Calibrator.load()  # DOCUOCR_CALIBRATION, else the shipped fit
 
@@ -169,13 +170,24 @@ class Engine:
         which derails Tesseract, so it reads a slightly shrunk crop first; on a poor reading, it
         reads a taller one (tall syllables clipped) and keeps the more confident reading."""
         cfg = self.cfg["hangul"]
-        pieces = self.tesseract(crop(upright, grow(quad, cfg["grow"])))
+        read = self.tesseract if self.korean is None else self._read_korean
+        pieces = read(crop(upright, grow(quad, cfg["grow"])))
         conf = mean_conf(pieces)
         if conf < cfg["retry_below"]:
-            taller = self.tesseract(crop(upright, grow(quad, cfg["retry_grow"])))
+            taller = read(crop(upright, grow(quad, cfg["retry_grow"])))
             if mean_conf(taller) > conf:
                 pieces = taller
         return pieces
+
+    def _read_korean(self, line: np.ndarray) -> list[Piece]:
+        """Our own Korean line model, as Tesseract-like pieces: one per word, mean probability."""
+        assert self.korean is not None
+        (read,) = self.korean([line])
+        h, w = line.shape[:2]
+        return [
+            Piece(s.text, s.t0, s.t1, float(np.mean(s.probs)))
+            for s in ctc_words(read, w / max(h, 1))
+        ]
 
     def read(self, image: np.ndarray) -> Page:
         """Read an RGB uint8 page image into a Page whose boxes are in this image's pixels."""
@@ -283,3 +295,16 @@ class Engine:
 def _mean_prob(reads: list[LineRead]) -> float:
     probs = [p for r in reads for p in r.probs]
     return float(np.mean(probs)) if probs else 0.0
+
+
+def korean_recognizer(
+    cfg: dict[str, Any], recognition: dict[str, Any], threads: int
+) -> Recognizer | None:
+    """The Korean line model named by `hangul.recognizer`, if any (its height is in its metadata)."""
+    if not cfg["recognizer"]:
+        return None
+    from docuocr.engine.onnx import session
+
+    height = int(session(cfg["recognizer"], 1).get_modelmeta().custom_metadata_map["height"])
+    settings = {**recognition, "model": cfg["recognizer"], "height": height, "squeeze": 1.0}
+    return Recognizer(settings, threads)
