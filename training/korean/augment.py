@@ -1,7 +1,8 @@
 """Scan and photo degradation of 32-px line crops, cheap enough for on-the-fly training (~1 ms).
 
 Blur, noise, JPEG, low resolution scaled back up, slight rotation/shear/perspective, slight
-curvature, shadows and uneven contrast, thin table rules touching the text, crop jitter.
+curvature, shadows and uneven contrast, thin table rules touching the text, faint watermark strokes
+behind the text, crop jitter.
 """
 
 from __future__ import annotations
@@ -24,6 +25,19 @@ def _rules(img: np.ndarray, rng: random.Random) -> np.ndarray:
         x = rng.choice([rng.randint(0, 3), rng.randint(max(0, w - 4), w - 1)])
         cv2.line(img, (x, 0), (x, h - 1), ink, t)
     return img
+
+
+def _watermark(img: np.ndarray, rng: random.Random) -> np.ndarray:
+    """Faint, large strokes behind the text, as a diagonal "Confidential" stamp leaves across a
+    line (the cookbook's water_mark.jpg): light grey, thick, at a steep angle, under the ink."""
+    h, w = img.shape
+    layer = np.full_like(img, 255)
+    tone = rng.randint(150, 225)
+    for _ in range(rng.randint(1, 4)):
+        x = rng.randint(0, max(0, w - 1))
+        dx = rng.choice([-1, 1]) * rng.uniform(0.5, 1.8) * h
+        cv2.line(layer, (x, 0), (int(x + dx), h - 1), tone, rng.randint(2, max(3, h // 5)))
+    return np.minimum(img, layer)
 
 
 def _affine(img: np.ndarray, rng: random.Random) -> np.ndarray:
@@ -108,6 +122,7 @@ def _jitter(img: np.ndarray, rng: random.Random) -> np.ndarray:
 STEPS = [
     (_jitter, 0.3),
     (_rules, 0.15),
+    (_watermark, 0.1),
     (_affine, 0.3),
     (_perspective, 0.15),
     (_curve, 0.12),
