@@ -23,14 +23,8 @@ from docuocr.calibration.collect import Record, read_cache
 from docuocr.calibration.model import Calibrator
 
 NAMES = {"funsd": "FUNSD", "sroie": "SROIE", "text": "Korean"}
-RAW = (
-    "logit_mean_ppocr",
-    "logit_min_ppocr",
-    "logit_geo_ppocr",
-    "logit_mean_tesseract",
-    "logit_min_tesseract",
-    "tesseract",
-)
+# The engine's own confidence signals, without shape, box or page features.
+RAW = tuple(n for n in f.DEFAULT_FEATURES if n.startswith("logit_") or n == "tesseract")
 PAGE = ("overlap", "page_digits")
 NO_PAGE = tuple(n for n in f.DEFAULT_FEATURES if n not in PAGE)
 CANDIDATES: dict[str, dict[str, Any]] = {

@@ -35,9 +35,8 @@ class Lexicon:
             list(read.text),
             list(read.probs),
             list(read.centers),
-            read.alts,
+            list(read.alts),
         )
-        alts = list(alts)
         keep = [True] * len(text)
         start = 0
         for end in [*[i for i, c in enumerate(text) if c.isspace()], len(text)]:

@@ -303,8 +303,6 @@ def korean_recognizer(
     """The Korean line model named by `hangul.recognizer`, if any (its height is in its metadata)."""
     if not cfg["recognizer"]:
         return None
-    from docuocr.engine.onnx import session
-
-    height = int(session(cfg["recognizer"], 1).get_modelmeta().custom_metadata_map["height"])
-    settings = {**recognition, "model": cfg["recognizer"], "height": height, "squeeze": 1.0}
-    return Recognizer(settings, threads)
+    model = Recognizer({**recognition, "model": cfg["recognizer"], "squeeze": 1.0}, threads)
+    model.height = int(model.session.get_modelmeta().custom_metadata_map["height"])
+    return model
