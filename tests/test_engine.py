@@ -11,7 +11,7 @@ from PIL import Image, ImageDraw, ImageFont
 
 from docuocr.config import Limits
 from docuocr.engine import Engine
-from docuocr.engine.geometry import order_quad, unrotate_points
+from docuocr.engine.geometry import along, crop, order_quad, unrotate_points
 from docuocr.intake import load
 
 FIXTURES = Path(__file__).resolve().parents[2] / "shared" / "fixtures" / "upstage-cookbook"
@@ -83,6 +83,23 @@ def test_rotated_page_reads_like_upright_with_natural_first_vertex(engine, turn)
         back = unrotate_points(np.array(word.quad), turn, w, h)
         assert np.allclose(back, order_quad(back), atol=1e-3), word.text
         assert back[0][0] < w and back[0][1] < h
+
+
+def test_crop_positions_map_back_onto_the_same_ink():
+    """A line quad rounded to whole pixels is a trapezoid; a position found in its crop must land
+    on the same page column (the word-box bug that cost FUNSD 0.025 F1)."""
+    image = np.full((60, 400, 3), 255, np.uint8)
+    marks = [60, 150, 230, 330]
+    for x in marks:
+        image[22:38, x : x + 2] = 0
+    quad = np.array([[20, 20], [380, 21], [380, 40], [20, 38]], dtype=np.float32)
+    line = crop(image, quad)
+    ink = np.flatnonzero(line.min(axis=2).min(axis=0) < 128)
+    runs = np.split(ink, np.flatnonzero(np.diff(ink) > 1) + 1)
+    assert len(runs) == len(marks)
+    for x, run in zip(marks, runs, strict=True):
+        t = (run.mean() + 0.5) / line.shape[1]
+        assert abs(along(quad, t, t)[0][0] - (x + 1)) < 1.0
 
 
 def test_watermark_ignored_and_korean_read(engine):
