@@ -111,18 +111,22 @@ def features(
     context = context or Context()
     mean = float(signals.get("char_mean", 0.0))
     low = float(signals.get("char_min", mean))
-    tess = engine == "tesseract"
+    tess, korean = engine == "tesseract", engine == "korean"
+    ppocr = not (tess or korean)
     length = max(float(signals.get("length", len(text))), 1.0)
     # The geometric mean of the character probabilities; PP-OCR has one probability a character.
     prod = float(signals.get("char_prod", low))
     geo = math.exp(math.log(max(prod, 1e-30)) / length) if prod > 0 else 0.0
     out = {
-        "logit_mean_ppocr": 0.0 if tess else _logit(mean),
-        "logit_min_ppocr": 0.0 if tess else _logit(low),
-        "logit_geo_ppocr": 0.0 if tess else _logit(geo),
+        "logit_mean_ppocr": _logit(mean) if ppocr else 0.0,
+        "logit_min_ppocr": _logit(low) if ppocr else 0.0,
+        "logit_geo_ppocr": _logit(geo) if ppocr else 0.0,
         "logit_mean_tesseract": _logit(mean) if tess else 0.0,
         "logit_min_tesseract": _logit(low) if tess else 0.0,
         "tesseract": float(tess),
+        "logit_mean_korean": _logit(mean) if korean else 0.0,
+        "logit_min_korean": _logit(low) if korean else 0.0,
+        "korean": float(korean),
         "log_length": math.log(length),
         "single_char": float(length <= 1),
         "det_score": float(signals.get("det_score", 0.0)),
@@ -161,6 +165,8 @@ MONOTONE = (
     "logit_geo_ppocr",
     "logit_mean_tesseract",
     "logit_min_tesseract",
+    "logit_mean_korean",
+    "logit_min_korean",
 )
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -82,6 +82,10 @@ class Piece:
     x1: float
     conf: float  # 0..1
     space_before: bool = True  # Tesseract's line text has a space before this piece
+    engine: str = "tesseract"  # or "korean", our own line model
+    probs: list[float] = field(
+        default_factory=list
+    )  # per character, when the reader has them (CTC)
 
 
 def is_hangul(pieces: list[Piece], share: float = 0.3, min_conf: float = 0.0) -> bool:

@@ -1,4 +1,5 @@
-"""ONNX sessions for the models that ship inside the rapidocr wheel (no downloads, ever)."""
+"""ONNX sessions for the models that ship inside the rapidocr wheel or docuocr itself (no
+downloads, ever)."""
 
 from __future__ import annotations
 
@@ -7,11 +8,16 @@ from pathlib import Path
 
 import onnxruntime as ort
 
+# docuocr/models: the models we train ourselves, each with its card.
+OWN_MODELS = Path(__file__).resolve().parent.parent / "models"
+
 
 def model_path(name: str) -> Path:
-    """A model shipped in the rapidocr wheel, by file name; or any ONNX file, by its path."""
+    """Any ONNX file by its path; else a model of docuocr's own or of the rapidocr wheel, by name."""
     if Path(name).is_file():
         return Path(name)
+    if (OWN_MODELS / name).is_file():
+        return OWN_MODELS / name
     return _shipped(name)
 
 

@@ -180,12 +180,13 @@ class Engine:
         return pieces
 
     def _read_korean(self, line: np.ndarray) -> list[Piece]:
-        """Our own Korean line model, as Tesseract-like pieces: one per word, mean probability."""
+        """Our own Korean line model, as Tesseract-like pieces: one per word, with its CTC
+        character probabilities (mean probability as the piece's confidence)."""
         assert self.korean is not None
         (read,) = self.korean([line])
         h, w = line.shape[:2]
         return [
-            Piece(s.text, s.t0, s.t1, float(np.mean(s.probs)))
+            Piece(s.text, s.t0, s.t1, float(np.mean(s.probs)), engine="korean", probs=s.probs)
             for s in ctc_words(read, w / max(h, 1))
         ]
 

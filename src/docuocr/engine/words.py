@@ -63,16 +63,17 @@ def ctc_words(read: LineRead, aspect: float) -> list[Span]:
 
 
 def tesseract_words(pieces: list[Piece]) -> list[Span]:
-    """Merge Tesseract's pieces back into the space-delimited words of its line text."""
+    """Merge Tesseract's pieces back into the space-delimited words of its line text (our Korean
+    model's pieces are whole words already, and pass through)."""
     spans: list[Span] = []
     for p in pieces:
         if spans and not p.space_before:
             last = spans[-1]
             last.text += p.text
             last.t1 = max(last.t1, p.x1)
-            last.probs.append(p.conf)
+            last.probs.extend(p.probs or [p.conf])
         else:
-            spans.append(Span(p.text, p.x0, p.x1, [p.conf], engine="tesseract"))
+            spans.append(Span(p.text, p.x0, p.x1, list(p.probs or [p.conf]), engine=p.engine))
     return spans
 
 
