@@ -334,3 +334,32 @@ def test_bench_speed_runs_all_three_ways(
     assert all(t["s_per_page"] > 0 for t in timings)
     # the cold start pays for loading the models, which the warm runs do not
     assert timings[1]["s_per_page"] > timings[0]["s_per_page"]
+
+
+def test_bench_lines_kind_scores_line_crops(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`--kind lines`: tight Korean line crops, padded with their own paper, read whole by the
+    engine and by Tesseract in PSM 7, scored as text."""
+    from PIL import ImageFont
+
+    font_path = Path("/usr/share/fonts/truetype/nanum/NanumGothic.ttf")
+    if not font_path.is_file():
+        pytest.skip("fonts-nanum is not installed")
+    font = ImageFont.truetype(str(font_path), 28)
+    lines = ["대한민국은 민주공화국이다", "모든 권력은 국민으로부터 나온다"]
+    for i, text in enumerate(lines):
+        x0, y0, x1, y1 = font.getbbox(text)
+        img = Image.new("L", (x1 - x0 + 4, y1 - y0 + 4), 235)
+        ImageDraw.Draw(img).text((2 - x0, 2 - y0), text, font=font, fill=20)
+        img.save(tmp_path / f"{i}.png")
+        (tmp_path / f"{i}.txt").write_text(text + "\n", encoding="utf-8")
+    padded = datasets.pad_line(Image.open(tmp_path / "0.png"))
+    assert padded.getpixel((0, 0)) == (235, 235, 235)
+    out = tmp_path / "report.json"
+    argv = [str(tmp_path), "--kind", "lines", "--systems", "docuocr,tesseract"]
+    assert main([*argv, "--json", str(out)]) == 0
+    assert "| docuocr | 2 |" in capsys.readouterr().out
+    doc = json.loads(out.read_text(encoding="utf-8"))
+    assert doc["aggregate"]["docuocr"]["metrics"]["char_f1"] > 0.9
+    assert doc["aggregate"]["tesseract"]["metrics"]["char_f1"] > 0.8

@@ -2,6 +2,8 @@
 
 Built once (seeded) and saved as PNG + text under `$DOCUOCR_TRAIN_DIR/evalset`, so every session,
 checkpoint and Tesseract are scored on exactly the same images. Line i uses evaluation face i % 4.
+Each PNG has its text beside it (NAME.txt), so `docuocr bench DIR/clean --kind lines` scores the
+engine and Tesseract on the same lines.
 """
 
 from __future__ import annotations
@@ -52,12 +54,24 @@ def build(root: Path, n: int = LINES) -> None:
     (root / "lines.json").write_text(
         json.dumps(meta, ensure_ascii=False, indent=1), encoding="utf-8"
     )
+    write_texts(root)
+
+
+def write_texts(root: Path) -> None:
+    """NAME.txt beside each NAME.png, the layout of `docuocr bench --kind lines`."""
+    meta = json.loads((root / "lines.json").read_text(encoding="utf-8"))
+    for row in meta["lines"]:
+        for part in ("clean", "degraded"):
+            (root / part / f"{row['id']}.txt").write_text(row["text"] + "\n", encoding="utf-8")
 
 
 def ensure(root: Path) -> Path:
-    """Build the set under `root` unless it is already there."""
+    """Build the set under `root` unless it is already there (sets saved before the .txt files
+    get them)."""
     if not (root / "lines.json").exists():
         build(root)
+    elif not (root / "clean" / "0000.txt").exists():
+        write_texts(root)
     return root
 
 

@@ -4,6 +4,7 @@ Three layouts, files taken in sorted order so `--limit N` always means the same 
 - funsd: `annotations/NAME.json` (words under `form[].words[]`, `text` and `box` [x0,y0,x1,y1]) and
   `images/NAME.png`.
 - sroie: `img/NAME.jpg` and `box/NAME.csv`, lines `x1,y1,...,x4,y4,text` (the text may hold commas).
+- lines: text-line crops, laid out as `text` (one line of ground truth per image)
 - text: any image or PDF under the folder (recursively) with plain-text ground truth beside it; see
   TEXT_RULES.
 """
@@ -14,11 +15,12 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 from PIL import Image
 
 from docuocr.bench.metrics import Box
 
-KINDS = ("funsd", "sroie", "text")
+KINDS = ("funsd", "sroie", "text", "lines")
 IMAGE_EXTS = {".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".gif", ".webp", ".pbm", ".pgm"}
 
 TEXT_RULES = """\
@@ -59,7 +61,7 @@ def load(root: str | Path, kind: str, limit: int | None = None) -> Dataset:
     root = Path(root)
     if not root.is_dir():
         raise FileNotFoundError(f"dataset folder not found: {root}")
-    loaders = {"funsd": load_funsd, "sroie": load_sroie, "text": load_text}
+    loaders = {"funsd": load_funsd, "sroie": load_sroie, "text": load_text, "lines": load_lines}
     if kind not in loaders:
         raise ValueError(f"unknown dataset kind {kind!r}; use one of {', '.join(KINDS)}")
     return loaders[kind](root, limit)
@@ -188,6 +190,24 @@ def load_text(root: Path, limit: int | None = None) -> Dataset:
             continue
         samples.append(Sample(name, path, [PageTruth(text=t) for t in truth]))
     return Dataset("text", root, samples, skipped)
+
+
+def load_lines(root: Path, limit: int | None = None) -> Dataset:
+    """Text-line crops laid out as `text` datasets are (one image, one line of ground truth)."""
+    text = load_text(root, limit)
+    return Dataset("lines", root, text.samples, text.skipped)
+
+
+def pad_line(image: Image.Image, margin: float = 0.5) -> Image.Image:
+    """A line crop set on a margin of its own paper (the median of its border pixels), `margin`
+    line heights wide: a detector needs room around the text, as on a page."""
+    rgb = np.asarray(image.convert("RGB"))
+    border = np.concatenate([rgb[0], rgb[-1], rgb[:, 0], rgb[:, -1]])
+    paper = tuple(int(v) for v in np.median(border, axis=0))
+    pad = max(2, round(margin * rgb.shape[0]))
+    out = Image.new("RGB", (rgb.shape[1] + 2 * pad, rgb.shape[0] + 2 * pad), paper)
+    out.paste(Image.fromarray(rgb), (pad, pad))
+    return out
 
 
 def rotate_box(box: Box, angle: int, width: int, height: int) -> Box:

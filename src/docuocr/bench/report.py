@@ -76,7 +76,7 @@ def score(kind: str, truth: PageTruth, preds: list[Pred]) -> Score:
 def summarise(kind: str, counts: dict[str, int]) -> dict[str, float]:
     """Headline metrics from summed counts."""
     c = counts
-    if kind == "text":
+    if kind in ("text", "lines"):
         r, p, f1 = m.prf(c.get("chars_common", 0), c.get("chars_truth", 0), c.get("chars_pred", 0))
         truth = c.get("chars_truth", 0)
         return {
@@ -110,6 +110,7 @@ COLUMNS = {
     "sroie": [("R", "recall"), ("P", "precision"), ("F1", "f1")],
     "text": [("char F1", "char_f1"), ("CER", "cer"), ("word F1", "word_f1")],
 }
+COLUMNS["lines"] = COLUMNS["text"]
 
 
 def _fmt(value: float | int | None, digits: int = 3) -> str:

@@ -32,6 +32,9 @@ metrics by --kind:
   text   page text after NFKC and folding middle-dot look-alikes: bag-of-characters F1 and CER
          (edit distance / ground-truth characters), whitespace removed from both; word F1 is a bag
          of whitespace-split words.
+  lines  text-line crops (an image and its .txt, as for text), scored as text. Each crop is set on
+         a margin of its own paper, half a line high, and read whole by each system; Tesseract
+         reads it as one line (PSM 7) with kor+chi_tra, as the engine's Hangul route does.
 calibration: each predicted word is right (an end-to-end hit; for sroie and text, a word still left
 in the ground-truth multiset) or wrong. ECE over 15 equal-width bins, Brier score, and AUROC of
 confidence (right vs wrong); --reliability draws the bins, and --json holds their numbers. Totals
@@ -41,12 +44,14 @@ EPILOG = (
     datasets.TEXT_RULES
     + """
 
-tesseract languages: eng for funsd and sroie, kor+chi_tra+eng for text (--tesseract-lang changes it).
+tesseract languages: eng for funsd and sroie, kor+chi_tra+eng for text, kor+chi_tra for lines
+(--tesseract-lang changes it).
 
 examples:
   docuocr bench ../shared/data/funsd-train --kind funsd --limit 10
   docuocr bench ../shared/data/sroie-dev --kind sroie --limit 10 --systems docuocr,tesseract
   docuocr bench data/korean-dev --kind text --json out/korean.json
+  docuocr bench data/korean-train/evalset/degraded --kind lines --systems docuocr,tesseract
   docuocr bench ../shared/data/funsd-train --kind funsd --limit 5 --rotate 90
   docuocr bench ../shared/data/funsd-train --kind funsd --limit 8 --speed --rounds 2"""
 )
@@ -184,6 +189,8 @@ def bench(
             continue
         truths = prepare(kind, sample.pages, intake.pages, intake.total_pages, angle)
         images = [datasets.rotate_image(img, angle) for img in intake.pages]
+        if kind == "lines":
+            images = [datasets.pad_line(img) for img in images]
         if not warm and images:
             log("warming up: " + ", ".join(s.name for s in systems))
             for s in systems:

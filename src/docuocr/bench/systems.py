@@ -21,7 +21,13 @@ from docuocr.bench.metrics import Box
 
 SYSTEMS = ("docuocr", "rapidocr", "tesseract")
 TESSDATA = Path("/usr/share/tesseract-ocr/5/tessdata")
-TESSERACT_LANGS = {"funsd": "eng", "sroie": "eng", "text": "kor+chi_tra+eng"}
+# "lines" reads as the engine's Hangul route does: kor first, one line (PSM 7).
+TESSERACT_LANGS = {
+    "funsd": "eng",
+    "sroie": "eng",
+    "text": "kor+chi_tra+eng",
+    "lines": "kor+chi_tra",
+}
 
 
 @dataclass
@@ -141,17 +147,19 @@ class RapidocrSystem:
 
 
 class TesseractSystem:
-    """Tesseract through tesserocr, read at word level."""
+    """Tesseract through tesserocr, read at word level; `single_line` is PSM 7, for line crops."""
 
     name = "tesseract"
 
-    def __init__(self, lang: str) -> None:
-        from tesserocr import PyTessBaseAPI
+    def __init__(self, lang: str, single_line: bool = False) -> None:
+        from tesserocr import PSM, PyTessBaseAPI
 
         path = os.environ.get("TESSDATA_PREFIX") or (str(TESSDATA) if TESSDATA.is_dir() else None)
         kwargs = {"path": path} if path else {}
         self.lang = lang
         self._api = PyTessBaseAPI(lang=lang, **kwargs)
+        if single_line:
+            self._api.SetPageSegMode(PSM.SINGLE_LINE)
 
     def read(self, image: Image.Image) -> list[Pred]:
         from tesserocr import RIL, iterate_level
@@ -177,7 +185,7 @@ def build(name: str, kind: str, tesseract_lang: str | None = None) -> System:
     if name == "rapidocr":
         return RapidocrSystem()
     if name == "tesseract":
-        return TesseractSystem(tesseract_lang or TESSERACT_LANGS[kind])
+        return TesseractSystem(tesseract_lang or TESSERACT_LANGS[kind], kind == "lines")
     raise ValueError(f"unknown system {name!r}; use one of {', '.join(SYSTEMS)}")
 
 
