@@ -56,6 +56,7 @@ class Config:
     save_minutes: float = 5.0
     log_seconds: float = 60.0
     max_minutes: float = 0.0  # stop after this many CPU minutes in this session (0 = never)
+    stop_samples: int = 0  # evaluate, save and stop once this many samples are seen (0 = never)
     seed: int = 0
 
 
@@ -199,7 +200,8 @@ def main() -> None:
                   f"loss {loss_sum / max(1, loss_n):.3f}  lr {lr:.2e}", flush=True)  # fmt: skip
             recent = loss_sum / max(1, loss_n)
             wall_log, log_samples, log_cpu, loss_sum, loss_n = now, state.samples, now_cpu, 0.0, 0
-        if now - wall_eval >= cfg.eval_minutes * 60:
+        reached = bool(cfg.stop_samples) and state.samples >= cfg.stop_samples
+        if now - wall_eval >= cfg.eval_minutes * 60 or reached:
             s = score(torch_reader(net), items)
             append_curve(curve, {
                 "step": state.step, "samples": state.samples,
@@ -217,7 +219,7 @@ def main() -> None:
             cpu_mark = time.process_time()  # evaluation time is not training time
             wall_eval = time.monotonic()
         session_minutes = (time.process_time() - session_cpu0) / 60
-        done = stop["flag"] or (cfg.max_minutes and session_minutes >= cfg.max_minutes)
+        done = stop["flag"] or reached or (cfg.max_minutes and session_minutes >= cfg.max_minutes)
         if done or now - wall_save >= cfg.save_minutes * 60:
             save(last, net, opt, state, cfg, lines)
             wall_save = time.monotonic()
