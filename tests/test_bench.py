@@ -332,8 +332,6 @@ def test_bench_speed_runs_all_three_ways(
     timings = json.loads(out.read_text(encoding="utf-8"))["timings"]
     assert [t["pages"] for t in timings] == [1, 1, 1]
     assert all(t["s_per_page"] > 0 for t in timings)
-    # the cold start pays for loading the models, which the warm runs do not
-    assert timings[1]["s_per_page"] > timings[0]["s_per_page"]
 
 
 def test_bench_lines_kind_scores_line_crops(
