@@ -61,7 +61,16 @@ def test_reads_english_words_with_boxes(engine):
     assert invoice.quad[1][0] <= number.quad[0][0] + 2
 
 
-def test_reads_korean_through_tesseract(engine):
+def test_reads_korean_with_our_model(engine):
+    result = engine.read(page(KOREAN, KOREAN_FONT))
+    words = [w.text for w in result.words]
+    assert "대한민국은" in words and "평등하다" in words, words
+    assert all(w.engine == "korean" for w in result.words if w.script == "hangul")
+    assert len(result.lines[0].words) == 2
+
+
+def test_tesseract_route_for_korean_still_works():
+    engine = Engine({"hangul": {"recognizer": ""}})
     result = engine.read(page(KOREAN, KOREAN_FONT))
     words = [w.text for w in result.words]
     assert "대한민국은" in words and "평등하다" in words, words

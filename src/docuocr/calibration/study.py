@@ -24,7 +24,7 @@ from docuocr.calibration.model import Calibrator
 
 NAMES = {"funsd": "FUNSD", "sroie": "SROIE", "text": "Korean"}
 # The engine's own confidence signals, without shape, box or page features.
-RAW = tuple(n for n in f.DEFAULT_FEATURES if n.startswith("logit_") or n == "tesseract")
+RAW = tuple(n for n in f.DEFAULT_FEATURES if n.startswith("logit_") or n in ("tesseract", "korean"))
 PAGE = ("overlap", "page_digits")
 NO_PAGE = tuple(n for n in f.DEFAULT_FEATURES if n not in PAGE)
 CANDIDATES: dict[str, dict[str, Any]] = {

@@ -123,7 +123,10 @@ class Engine:
                 unsure.append(i)
             else:
                 pieces = self.read_hangul(upright, q)
-                if is_hangul(pieces, min_conf=0.4):  # below that, a barcode or rule read as Hangul
+                # Below min_conf, a barcode or rule read as Hangul. Our model reads the Latin and
+                # digits beside Hangul as they are ("포스 ID : 11"), so fewer syllables suffice.
+                share = self.cfg["hangul"]["model_share" if self.korean else "tesseract_share"]
+                if is_hangul(pieces, share, min_conf=0.4):
                     out[i] = self.latin_words(upright, q, tesseract_words(pieces))
                     korean += mean_conf(pieces) >= 0.6
         if not korean:
