@@ -93,6 +93,12 @@ class Engine:
             return _mean_prob(turned) > _mean_prob([reads[i] for i in sample])
         heads_of = dict(zip(sample, heads, strict=True))
         lines = [heads_of[i] for i in others[:4]]
+        if self.korean is not None:
+            # Our Korean model is far surer of upright Hangul than Tesseract's confidence is: on
+            # one-line pages Tesseract's vote turned 7 of 400 degraded lines over.
+            up = _mean_prob(self.korean(lines))
+            down = _mean_prob(self.korean([rotate_image(c, 180) for c in lines]))
+            return down > up
         up = sum(self.tesseract.confidence(c) for c in lines)
         down = sum(self.tesseract.confidence(rotate_image(c, 180)) for c in lines)
         return down > up
