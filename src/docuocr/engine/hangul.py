@@ -83,9 +83,8 @@ class Piece:
     conf: float  # 0..1
     space_before: bool = True  # Tesseract's line text has a space before this piece
     engine: str = "tesseract"  # or "korean", our own line model
-    probs: list[float] = field(
-        default_factory=list
-    )  # per character, when the reader has them (CTC)
+    # One probability per character, when the reader has them (CTC).
+    probs: list[float] = field(default_factory=list)
 
 
 def is_hangul(pieces: list[Piece], share: float = 0.3, min_conf: float = 0.0) -> bool:

@@ -120,6 +120,9 @@ class Engine:
         out = []
         unsure, holes = [], []
         korean = 0
+        # Our model reads the Latin and digits beside Hangul as they are ("포스 ID : 11"), so
+        # its readings need fewer syllables than Tesseract's to count as Korean.
+        share = self.cfg["hangul"]["model_share" if self.korean else "tesseract_share"]
         for i, (q, c, read) in enumerate(zip(quads, crops, reads, strict=True)):
             h, w = c.shape[:2]
             out.append(ctc_words(self.lexicon(read), w / max(h, 1)))
@@ -129,9 +132,7 @@ class Engine:
                 unsure.append(i)
             else:
                 pieces = self.read_hangul(upright, q)
-                # Below min_conf, a barcode or rule read as Hangul. Our model reads the Latin and
-                # digits beside Hangul as they are ("포스 ID : 11"), so fewer syllables suffice.
-                share = self.cfg["hangul"]["model_share" if self.korean else "tesseract_share"]
+                # Below min_conf, a barcode or rule read as Hangul.
                 if is_hangul(pieces, share, min_conf=0.4):
                     out[i] = self.latin_words(upright, q, tesseract_words(pieces))
                     korean += mean_conf(pieces) >= 0.6
@@ -216,7 +217,9 @@ class Engine:
                 and np.mean(near[0].probs) >= accept
             ):
                 s = near[0]
-                pieces[i] = Piece(s.text, p.x0, p.x1, float(np.mean(s.probs)), probs=s.probs)
+                pieces[i] = Piece(
+                    s.text, p.x0, p.x1, float(np.mean(s.probs)), engine="tesseract", probs=s.probs
+                )
         return pieces
 
     def read(self, image: np.ndarray) -> Page:
