@@ -500,3 +500,46 @@ def test_words_come_back_through_the_engine(engine, fmt):
     doc = ocr_bytes(data, engine, Limits())
     assert doc.total_pages == 1 and len(doc.pages) == 1
     assert "intake" in _words(doc) and "2026" in _words(doc), doc.text
+
+
+_CORRUPT_UNDER_CAP = """
+import io, resource, sys
+from PIL import Image
+from docuocr.errors import DocuocrError
+from docuocr.intake import load
+img = Image.new("L", (8000, 8000), 255)
+buf = io.BytesIO()
+img.save(buf, "TIFF", compression="tiff_deflate")
+tiff = Image.open(io.BytesIO(buf.getvalue()))
+start, count = tiff.tag_v2[273][0], tiff.tag_v2[279][0]
+data = bytearray(buf.getvalue())
+data[start + count // 4 : start + 3 * count // 4] = b"\\xff" * (count // 2)  # damage the strip
+del img, tiff
+if sys.argv[1] != "0":
+    mapped = int(open("/proc/self/statm").read().split()[0]) * 4096
+    resource.setrlimit(resource.RLIMIT_AS, (mapped + int(sys.argv[1]) * 2**20, resource.RLIM_INFINITY))
+try:
+    load(bytes(data))
+except DocuocrError as exc:
+    print(exc.status, type(exc).__name__)
+"""
+
+
+@pytest.mark.parametrize(
+    ("cap_mb", "want"), [(0, "400 InvalidDocument"), (120, "413 DocumentTooLarge")]
+)
+def test_decoder_failure_under_a_memory_cap_is_memory_not_corruption(cap_mb, want):
+    """libtiff says "decoder error -2" both for a damaged strip and for a failed allocation. With
+    room for the 8000x8000 page (no cap) it is corrupt (400); in a worker whose cap leaves no room
+    for the page's RGB copy, memory is what ran out (413), as the server's memory test expects."""
+    import subprocess
+    import sys
+
+    out = subprocess.run(
+        [sys.executable, "-c", _CORRUPT_UNDER_CAP, str(cap_mb)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    assert out.stdout.strip() == want, out.stdout + out.stderr

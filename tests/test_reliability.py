@@ -323,6 +323,43 @@ def test_memory_blow_up_fails_only_that_request(server, make, filename):
     assert server.worker_pids() == [worker]
 
 
+def _tiff_failing_at_page_3() -> bytes:
+    """Three text pages; the third one's compressed strip is damaged."""
+    pages = []
+    for n in range(3):
+        img = Image.new("L", (1200, 1600), 255)
+        ImageDraw.Draw(img).text((60, 60), f"page {n}", font=docgen.font(40), fill=0)
+        pages.append(img)
+    buf = io.BytesIO()
+    pages[0].save(buf, "TIFF", save_all=True, append_images=pages[1:], compression="tiff_deflate")
+    tiff = Image.open(io.BytesIO(buf.getvalue()))
+    tiff.seek(2)
+    start, count = tiff.tag_v2[273][0], tiff.tag_v2[279][0]
+    data = bytearray(buf.getvalue())
+    data[start + count // 4 : start + 3 * count // 4] = b"\xff" * (count // 2)
+    return bytes(data)
+
+
+def test_a_failed_job_keeps_no_pages_alive():
+    """The worker keeps the last error (concurrent.futures holds it) while the next job runs under
+    the memory cap. The error must not hold the failed job's frames, whose locals are its decoded
+    pages: in CI, a small page sent after a TIFF failed at page 3 ran out of memory (413)."""
+    import traceback
+
+    from docuocr import pool
+    from docuocr.errors import InvalidDocument
+
+    with pytest.raises(InvalidDocument, match="page 3") as info:
+        pool._ocr(_tiff_failing_at_page_3(), "ocr-2.2.1")
+    chain, seen = [], info.value
+    while seen is not None:
+        chain.append(seen)
+        seen = seen.__cause__ or seen.__context__
+    assert len(chain) >= 2  # the decoder's own error is kept, for its message
+    frames = [f.f_code.co_name for e in chain for f, _ in traceback.walk_tb(e.__traceback__)]
+    assert "decode" not in frames and "load" not in frames, frames
+
+
 @functools.cache
 def _long_job() -> bytes:
     """Four full pages of text: far more OCR than the time limits below allow."""

@@ -130,6 +130,7 @@ def _ocr(
         return doc, shots
     except DocuocrError as exc:
         if exc.__cause__ is None or not _is_alloc_failure(exc.__cause__):  # caught by intake
+            _drop_frames(exc)
             raise
     except Exception as exc:
         if not _is_alloc_failure(exc):
@@ -143,6 +144,17 @@ def _ocr(
     # it, the error would keep the failed job's traceback, and with it the frames holding its huge
     # arrays, alive as `__context__` in the worker while the next job runs under the same cap.
     raise _out_of_memory()
+
+
+def _drop_frames(exc: BaseException) -> None:
+    """Forget the tracebacks of a bad-input error and of its causes. Their frames hold the job's
+    decoded pages (a TIFF failing at page 3 holds pages 1 and 2), and concurrent.futures keeps the
+    last error in the worker while the next job runs under the same memory cap: in CI, a small
+    page sent after such a failure ran out of memory (413)."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        seen.__traceback__ = None
+        seen = seen.__cause__ or seen.__context__
 
 
 def _give_back_memory() -> None:

@@ -65,6 +65,7 @@ def decode(data: bytes, kind: str, limits: Limits) -> tuple[list[Image.Image], i
             img.load()  # full decode now, so a truncated file fails here
             page = upright(to_rgb(img), orientation(img))
         except _DECODE_ERRORS as exc:
+            _fail_if_out_of_memory(img, exc)
             raise InvalidDocument(
                 f"the {name} image is corrupt or truncated: page {index + 1} cannot be "
                 f"decoded ({exc})"
@@ -72,6 +73,17 @@ def decode(data: bytes, kind: str, limits: Limits) -> tuple[list[Image.Image], i
         # The next seek reuses img's buffer; a single-frame image can be kept as it is.
         pages.append(page.copy() if page is img and total > 1 else page)
     return pages, total
+
+
+def _fail_if_out_of_memory(img: Image.Image, exc: BaseException) -> None:
+    """libtiff reports a failed allocation as a plain "decoder error -2". When a buffer for this
+    page's RGB copy cannot be had either, memory is what failed, not the file: say so (413, not
+    400). A worker near its address-space cap sent a huge TIFF back as "corrupt" (flaky test)."""
+    try:
+        probe = np.empty(img.width * img.height * 3, np.uint8)  # the RGB page to come
+    except MemoryError:
+        raise MemoryError(f"no memory to decode a {img.width}x{img.height} page") from exc
+    del probe
 
 
 def _frame_count(img: Image.Image, name: str) -> int:
@@ -85,6 +97,7 @@ def _seek(img: Image.Image, index: int, name: str) -> None:
     try:
         img.seek(index)
     except _DECODE_ERRORS as exc:
+        _fail_if_out_of_memory(img, exc)
         raise InvalidDocument(f"the {name} file's page {index + 1} is corrupt ({exc})") from exc
 
 
