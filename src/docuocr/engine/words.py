@@ -118,7 +118,11 @@ def _split_at_spaces(
         gap = _widest_gap(columns, int(span.centers[i] * w), int(span.centers[i + 1] * w))
         blanks.append((i + 1, gap, gap[1] - gap[0] if gap else 0))
     usual = float(np.median([b for _, _, b in blanks]))
-    cuts = [(i, gap) for i, gap, b in blanks if gap and b >= max(min_gap * text_h, 2 * usual)]
+    cuts = [
+        (i, gap)
+        for i, gap, b in blanks
+        if gap and b >= max(min_gap * text_h, 2 * usual) and not _in_number(span.text, i)
+    ]
     if not cuts:
         return [span]
     parts, start, t0 = [], 0, span.t0
@@ -128,6 +132,16 @@ def _split_at_spaces(
         )
         start, t0 = i, c1 / w
     return parts
+
+
+def _in_number(text: str, i: int) -> bool:
+    """A cut before text[i] would break a number at its separator ("4.13", "1,250", "12:30"):
+    receipt print sets the point in a full-width cell, so the blank beside it looks like a space."""
+    seps = ".,:"
+    left, right = text[i - 1], text[i]
+    if left in seps:
+        return i >= 2 and text[i - 2].isdigit() and right.isdigit()
+    return right in seps and left.isdigit() and i + 1 < len(text) and text[i + 1].isdigit()
 
 
 def tighten(
