@@ -11,7 +11,9 @@ from PIL import Image, ImageDraw, ImageFont
 
 from docuocr.config import Limits
 from docuocr.engine import Engine
+from docuocr.engine.detect import SHEET_GAP, _shelves
 from docuocr.engine.geometry import along, crop, order_quad, unrotate_points
+from docuocr.engine.onnx import bucket
 from docuocr.intake import load
 
 FIXTURES = Path(__file__).resolve().parents[2] / "shared" / "fixtures" / "upstage-cookbook"
@@ -158,3 +160,81 @@ def test_latin_inside_a_korean_line_is_read_by_ppocr(engine):
     words = fixture_words(engine, "dpi_table.jpg")
     assert "OCR" in words and "LA" in words and "068" not in words
     assert words.count("인식") == 2
+
+
+def test_both_backends_read_the_same_page():
+    """OpenVINO (bf16 recognisers where the CPU has it) and onnxruntime (f32, the reference) give
+    the same lines and boxes within a pixel or two."""
+    image = page(ENGLISH + KOREAN, KOREAN_FONT)
+    ov = Engine({"runtime": {"backend": "openvino"}}).read(image)
+    ort = Engine({"runtime": {"backend": "onnxruntime"}}).read(image)
+    assert [line.text for line in ov.lines] == [line.text for line in ort.lines]
+    for a, b in zip(ov.words, ort.words, strict=True):
+        assert np.abs(np.array(a.quad) - np.array(b.quad)).max() <= 2, a.text
+        assert abs(a.confidence - b.confidence) < 0.05, a.text
+
+
+def test_unknown_backend_names_the_setting():
+    with pytest.raises(ValueError, match="DOCUOCR_ENGINE_RUNTIME_BACKEND"):
+        Engine({"runtime": {"backend": "tensorrt"}})
+
+
+def test_shape_buckets_round_up_to_few_sizes():
+    sizes = {bucket(n, 4) for n in range(33, 2049)}
+    assert all(bucket(n, 4) >= n and bucket(n, 4) % 32 == 0 for n in range(1, 2049))
+    assert all(bucket(n, 4) <= n * 1.25 + 32 for n in range(1, 2049))
+    assert len(sizes) <= 25  # instead of 2016 (or 63 multiples of 32)
+    assert bucket(450, 4) == 512 and bucket(512, 4) == 512 and bucket(1100, 4) == 1280
+    assert bucket(37, 0, least=8) == 40  # 0: only to a multiple of `least`
+
+
+def test_small_print_regions_share_one_sheet_without_overlap():
+    sizes = [(30, 400), (90, 1500), (28, 60), (200, 2100), (40, 40)]
+    places, width, height = _shelves(sizes, SHEET_GAP)
+    assert width % 32 == 0 and height % 32 == 0
+    boxes = [(x, y, x + w, y + h) for (x, y), (h, w) in zip(places, sizes, strict=True)]
+    for x0, y0, x1, y1 in boxes:
+        assert x0 >= SHEET_GAP and y0 >= SHEET_GAP and x1 + SHEET_GAP <= width
+        assert y1 + SHEET_GAP <= height
+    for i, a in enumerate(boxes):
+        for b in boxes[i + 1 :]:  # at least a gap of paper between any two
+            apart_x = a[2] + SHEET_GAP <= b[0] or b[2] + SHEET_GAP <= a[0]
+            apart_y = a[3] + SHEET_GAP <= b[1] or b[3] + SHEET_GAP <= a[1]
+            assert apart_x or apart_y, (a, b)
+
+
+def test_small_print_on_one_sheet_finds_what_region_by_region_found(engine):
+    """The sheet must not lose or move lines: every region detected alone gives the same boxes
+    (within 2 px) as on the shared sheet."""
+    path = FIXTURES / "dpi_150.jpg"
+    if not path.is_file():
+        pytest.skip("../shared fixtures are not present")
+    image = np.asarray(load(path.read_bytes(), Limits()).pages[0])
+    det = engine.detect
+    quads, _ = det(image)
+    cfg = engine.cfg["small_print"]
+    found, _ = det.small_print(image, quads, cfg)
+    assert len(found) >= 5
+    from docuocr.engine.smalltext import clusters, uncovered_text
+
+    h, w = image.shape[:2]
+    alone = []
+    for (x0, y0, x1, y1), text_h in clusters(uncovered_text(image, quads, cfg), w, h):
+        scale = min(cfg["max_scale"], max(1.5, cfg["target_height"] / text_h))
+        scale = min(scale, (cfg["max_pixels"] / ((x1 - x0) * (y1 - y0))) ** 0.5)
+        if scale >= 1.2:
+            qs, _ = det(image[y0:y1, x0:x1], scale)
+            alone += [q + np.array([x0, y0], dtype=np.float32) for q in qs]
+    matched = sum(any(np.abs(q - a).max() <= 3 for a in alone) for q in found)
+    assert matched >= 0.9 * len(found), (matched, len(found))
+
+
+def test_a_number_is_not_cut_at_its_separator():
+    from docuocr.engine.words import _in_number
+
+    # a cut before text[i]: neither side of the point in "4.13", the comma or the colon
+    assert _in_number("RM4.13", 3) and _in_number("RM4.13", 4)
+    assert _in_number("1,250", 1) and _in_number("12:30", 3)
+    # a colon or point after a word, or at a number's end, is still a place to cut
+    assert not _in_number("Total: 5", 5) and not _in_number("Total: 5", 6)
+    assert not _in_number("4.13 RM", 4) and not _in_number("No. 5", 3)

@@ -9,20 +9,21 @@ import numpy as np
 
 from docuocr.engine.dbpost import DBPostProcess
 from docuocr.engine.geometry import order_quad
-from docuocr.engine.onnx import session
+from docuocr.engine.onnx import Model, bucket
 from docuocr.engine.smalltext import clusters, uncovered_text
 
 
 class Detector:
-    def __init__(self, cfg: dict[str, Any], threads: int = 0) -> None:
+    def __init__(self, cfg: dict[str, Any], runtime: dict[str, Any]) -> None:
         self.cfg = cfg
-        self.session = session(cfg["model"], threads)
+        self.model = Model(cfg["model"], runtime, cfg["precision"])
         self.post = DBPostProcess(
             thresh=cfg["thresh"],
             box_thresh=cfg["box_thresh"],
             max_candidates=cfg["max_candidates"],
             unclip_ratio=cfg["unclip_ratio"],
         )
+        self.buckets = int(runtime.get("shape_buckets", 0))  # for the small-print sheet
 
     def scale_for(self, h: int, w: int) -> float:
         # Native resolution when it fits: downscaling loses the small print documents are full of.
@@ -46,7 +47,7 @@ class Detector:
         )
         x = (resized.astype(np.float32) / 255.0 - 0.5) / 0.5
         x = x.transpose(2, 0, 1)[None]
-        pred = self.session.run(None, {self.session.get_inputs()[0].name: x})[0]
+        pred = self.model(x)
         boxes, scores = self.post(pred, (h, w))
         return [order_quad(b) for b in boxes], scores
 
@@ -65,18 +66,70 @@ class Detector:
         # hold any. Smallest first, within a pixel budget: the second look costs at most
         # `max_share` of a page.
         budget = cfg["max_share"] * h * w
-        found, scores = [], []
-        for (x0, y0, x1, y1), scale, pixels in sorted(plans, key=lambda p: p[2]):
+        chosen = []
+        for box, scale, pixels in sorted(plans, key=lambda p: p[2]):
             budget -= pixels
             if budget < 0:
                 break
-            qs, ss = self(image[y0:y1, x0:x1], scale)
-            for q, s in zip(qs, ss, strict=True):
-                q = q + np.array([x0, y0], dtype=np.float32)
-                if not _mostly_inside(q, quads):  # the region's margin reaches known lines
-                    found.append(q)
-                    scores.append(s)
+            chosen.append((box, scale))
+        found, scores = [], []
+        for q, s in self._on_one_sheet(image, chosen):
+            if not _mostly_inside(q, quads):  # the region's margin reaches known lines
+                found.append(q)
+                scores.append(s)
         return found, scores
+
+    def _on_one_sheet(
+        self, image: np.ndarray, regions: list[tuple[tuple[int, int, int, int], float]]
+    ) -> list[tuple[np.ndarray, float]]:
+        """Detect every enlarged region in one run: the regions are laid out on one sheet of
+        their paper, SHEET_GAP apart, and each box found is mapped back into its own region.
+
+        One run instead of one per region, because each region was a new input shape, and a
+        new shape costs OpenVINO several times a known one (0.6 s a FUNSD page in a cold
+        process). The detector is local, so a region reads the same alone or beside others."""
+        if not regions:
+            return []
+        pieces = []
+        for (x0, y0, x1, y1), scale in regions:
+            size = (max(1, round((x1 - x0) * scale)), max(1, round((y1 - y0) * scale)))
+            pieces.append(cv2.resize(image[y0:y1, x0:x1], size, interpolation=cv2.INTER_LINEAR))
+        places, sheet_w, sheet_h = _shelves([p.shape[:2] for p in pieces], SHEET_GAP)
+        sheet_w, sheet_h = bucket(sheet_w, self.buckets), bucket(sheet_h, self.buckets)
+        edges = np.concatenate([np.concatenate([p[0], p[-1], p[:, 0], p[:, -1]]) for p in pieces])
+        sheet = np.empty((sheet_h, sheet_w, 3), np.uint8)
+        sheet[:] = np.median(edges, axis=0).astype(np.uint8)
+        for piece, (px, py) in zip(pieces, places, strict=True):
+            sheet[py : py + piece.shape[0], px : px + piece.shape[1]] = piece
+        out = []
+        for q, s in zip(*self(sheet, 1.0), strict=True):
+            cx, cy = q.mean(axis=0)
+            for ((x0, y0, x1, y1), _), piece, (px, py) in zip(regions, pieces, places, strict=True):
+                ph, pw = piece.shape[:2]
+                if px <= cx < px + pw and py <= cy < py + ph:
+                    local = np.clip(q - [px, py], 0, [pw, ph])
+                    scale = np.array([(x1 - x0) / pw, (y1 - y0) / ph], dtype=np.float32)
+                    out.append(((local * scale + [x0, y0]).astype(np.float32), s))
+                    break
+        return out
+
+
+SHEET_GAP = 32  # paper between regions on the sheet: more than the detector's reach across blank
+
+
+def _shelves(sizes: list[tuple[int, int]], gap: int) -> tuple[list[tuple[int, int]], int, int]:
+    """Top-left corners for boxes of these (height, width) sizes packed in rows on a sheet at
+    least 1024 px wide, `gap` around each; and the sheet's width and height (multiples of 32)."""
+    width = -(-max(1024, max(w for _, w in sizes) + 2 * gap) // 32) * 32
+    places: list[tuple[int, int]] = [(0, 0)] * len(sizes)
+    x, y, row_h = gap, gap, 0
+    for i in sorted(range(len(sizes)), key=lambda i: -sizes[i][0]):
+        h, w = sizes[i]
+        if x + w + gap > width:
+            x, y, row_h = gap, y + row_h + gap, 0
+        places[i] = (x, y)
+        x, row_h = x + w + gap, max(row_h, h)
+    return places, width, -(-(y + row_h + gap) // 32) * 32
 
 
 def _mostly_inside(q: np.ndarray, quads: list[np.ndarray], share: float = 0.5) -> bool:

@@ -9,15 +9,15 @@ import cv2
 import numpy as np
 
 from docuocr.engine.geometry import along, crop, quad_size
-from docuocr.engine.onnx import session
+from docuocr.engine.onnx import Model
 
 
 class Classifier:
     """The 0/180 line classifier that ships with rapidocr."""
 
-    def __init__(self, cfg: dict[str, Any], threads: int = 0) -> None:
+    def __init__(self, cfg: dict[str, Any], runtime: dict[str, Any]) -> None:
         self.cfg = cfg
-        self.session = session(cfg["model"], threads)
+        self.model = Model(cfg["model"], runtime)
 
     def __call__(self, crops: list[np.ndarray]) -> np.ndarray:
         """Probability that each crop is turned 180 degrees. Reliable on Latin and Han, not on Hangul."""
@@ -28,7 +28,7 @@ class Classifier:
             rw = min(192, max(1, int(np.ceil(48 * c.shape[1] / max(c.shape[0], 1)))))
             img = cv2.resize(c, (rw, 48)).astype(np.float32)
             batch[i, :, :, :rw] = ((img / 255.0 - 0.5) / 0.5).transpose(2, 0, 1)
-        probs = self.session.run(None, {self.session.get_inputs()[0].name: batch})[0]
+        probs = self.model(batch)
         return probs[:, 1]
 
 

@@ -49,12 +49,12 @@ class Engine:
 
     def __init__(self, overrides: dict[str, dict[str, Any]] | None = None) -> None:
         self.cfg = load_config(overrides)
-        threads = int(self.cfg["runtime"]["threads"])
-        self.detect = Detector(self.cfg["detection"], threads)
-        self.recognize = Recognizer(self.cfg["recognition"], threads)
-        self.classifier = Classifier(self.cfg["orientation"], threads)
+        runtime = self.cfg["runtime"]
+        self.detect = Detector(self.cfg["detection"], runtime)
+        self.recognize = Recognizer(self.cfg["recognition"], runtime)
+        self.classifier = Classifier(self.cfg["orientation"], runtime)
         self.tesseract = TesseractLines(self.cfg["hangul"])
-        self.korean = korean_recognizer(self.cfg["hangul"], self.cfg["recognition"], threads)
+        self.korean = korean_recognizer(self.cfg["hangul"], self.cfg["recognition"], runtime)
         self.lexicon = Lexicon(self.cfg["lexicon"])
         self.calibrator = Calibrator.load()  # DOCUOCR_CALIBRATION, else the shipped fit
 
@@ -194,8 +194,8 @@ class Engine:
         character probabilities (mean probability as the piece's confidence).
 
         A word with a character the model was unsure of is, on the fixtures, wrong four times in
-        five; Tesseract then reads the line too, and its confident Hangul word in the same place
-        takes the unsure one's place."""
+        five; Tesseract then reads the line too (if the model found Hangul in it at all), and its
+        confident Hangul word in the same place takes the unsure one's place."""
         assert self.korean is not None
         (read,) = self.korean([line])
         h, w = line.shape[:2]
@@ -205,7 +205,9 @@ class Engine:
         ]
         below, accept = self.cfg["hangul"]["fallback_below"], self.cfg["hangul"]["fallback_accept"]
         unsure = [i for i, p in enumerate(pieces) if min(p.probs, default=0.0) < below]
-        if not unsure:
+        if not unsure or not SYLLABLE.search(read.text):
+            # A line the model reads without one syllable is not Korean (rules, blurred Latin on
+            # English forms): Tesseract's check would cost 0.1 s a line there and change nothing.
             return pieces
         others = tesseract_words(self.tesseract(line))
         for i in unsure:
@@ -338,11 +340,11 @@ def _mean_prob(reads: list[LineRead]) -> float:
 
 
 def korean_recognizer(
-    cfg: dict[str, Any], recognition: dict[str, Any], threads: int
+    cfg: dict[str, Any], recognition: dict[str, Any], runtime: dict[str, Any]
 ) -> Recognizer | None:
     """The Korean line model named by `hangul.recognizer`, if any (its height is in its metadata)."""
     if not cfg["recognizer"]:
         return None
-    model = Recognizer({**recognition, "model": cfg["recognizer"], "squeeze": 1.0}, threads)
-    model.height = int(model.session.get_modelmeta().custom_metadata_map["height"])
+    model = Recognizer({**recognition, "model": cfg["recognizer"], "squeeze": 1.0}, runtime)
+    model.height = int(model.model.metadata["height"])
     return model

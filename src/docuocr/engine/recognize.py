@@ -8,7 +8,7 @@ from typing import Any
 import cv2
 import numpy as np
 
-from docuocr.engine.onnx import session
+from docuocr.engine.onnx import Model, bucket
 
 
 @dataclass
@@ -23,15 +23,15 @@ class LineRead:
 
 
 class Recognizer:
-    def __init__(self, cfg: dict[str, Any], threads: int = 0) -> None:
+    def __init__(self, cfg: dict[str, Any], runtime: dict[str, Any]) -> None:
         self.cfg = cfg
-        self.session = session(cfg["model"], threads)
-        meta = self.session.get_modelmeta().custom_metadata_map
-        self.charset = ["<blank>", *meta["character"].splitlines(), " "]
+        self.model = Model(cfg["model"], runtime)
+        self.charset = ["<blank>", *self.model.metadata["character"].splitlines(), " "]
         self.height = int(cfg["height"])
         self.min_width = int(cfg["min_width"])
         self.squeeze = float(cfg["squeeze"])
         self.alts_below = float(cfg["alternatives_below"])
+        self.buckets = int(runtime.get("shape_buckets", 0))
 
     def __call__(self, crops: list[np.ndarray]) -> list[LineRead]:
         """Read RGB line crops. Batches by similar width, so padding costs little."""
@@ -42,15 +42,17 @@ class Recognizer:
         for start in range(0, len(order), bs):
             idx = order[start : start + bs]
             max_ratio = max(max(ratios[i] for i in idx), self.min_width / self.height)
-            width = int(np.ceil(self.height * max_ratio))
-            batch = np.zeros((len(idx), 3, self.height, width), dtype=np.float32)
+            width = bucket(int(np.ceil(self.height * max_ratio)), self.buckets, least=8)
+            # A short last batch gets a power of two rows, for the same reason as widths in buckets.
+            rows = min(bs, 1 << (len(idx) - 1).bit_length()) if self.buckets else len(idx)
+            batch = np.zeros((rows, 3, self.height, width), dtype=np.float32)
             widths = []
             for j, i in enumerate(idx):
                 rw = min(width, max(1, int(np.ceil(self.height * ratios[i]))))
                 img = cv2.resize(crops[i], (rw, self.height)).astype(np.float32)
                 batch[j, :, :, :rw] = ((img / 255.0 - 0.5) / 0.5).transpose(2, 0, 1)
                 widths.append(rw)
-            preds = self.session.run(None, {self.session.get_inputs()[0].name: batch})[0]
+            preds = self.model(batch)
             for j, i in enumerate(idx):
                 out[i] = self._decode(preds[j], width, widths[j])
         return [r if r is not None else LineRead("") for r in out]
