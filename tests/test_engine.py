@@ -11,7 +11,7 @@ from PIL import Image, ImageDraw, ImageFont
 
 from docuocr.config import Limits
 from docuocr.engine import Engine
-from docuocr.engine.detect import SHEET_GAP, _shelves
+from docuocr.engine.detect import SHEET_GAP, _shelves, small_print_regions
 from docuocr.engine.geometry import along, crop, order_quad, unrotate_points
 from docuocr.engine.onnx import bucket
 from docuocr.intake import load
@@ -215,16 +215,10 @@ def test_small_print_on_one_sheet_finds_what_region_by_region_found(engine):
     cfg = engine.cfg["small_print"]
     found, _ = det.small_print(image, quads, cfg)
     assert len(found) >= 5
-    from docuocr.engine.smalltext import clusters, uncovered_text
-
-    h, w = image.shape[:2]
-    alone = []
-    for (x0, y0, x1, y1), text_h in clusters(uncovered_text(image, quads, cfg), w, h):
-        scale = min(cfg["max_scale"], max(1.5, cfg["target_height"] / text_h))
-        scale = min(scale, (cfg["max_pixels"] / ((x1 - x0) * (y1 - y0))) ** 0.5)
-        if scale >= 1.2:
-            qs, _ = det(image[y0:y1, x0:x1], scale)
-            alone += [q + np.array([x0, y0], dtype=np.float32) for q in qs]
+    alone = []  # each region detected by itself, as before the sheet
+    for (x0, y0, x1, y1), scale in small_print_regions(image, quads, cfg):
+        qs, _ = det(image[y0:y1, x0:x1], scale)
+        alone += [q + np.array([x0, y0], dtype=np.float32) for q in qs]
     matched = sum(any(np.abs(q - a).max() <= 3 for a in alone) for q in found)
     assert matched >= 0.9 * len(found), (matched, len(found))
 
@@ -238,3 +232,37 @@ def test_a_number_is_not_cut_at_its_separator():
     # a colon or point after a word, or at a number's end, is still a place to cut
     assert not _in_number("Total: 5", 5) and not _in_number("Total: 5", 6)
     assert not _in_number("4.13 RM", 4) and not _in_number("No. 5", 3)
+
+
+_ALLOC_UNDER_CAP = """
+import resource, numpy as np
+from docuocr.engine.config import load_config
+from docuocr.engine.onnx import Model
+cfg = load_config()
+model = Model(cfg["recognition"]["model"], {**cfg["runtime"], "threads": 1})
+small = np.zeros((1, 3, 48, 320), np.float32)
+model(small)
+resource.setrlimit(resource.RLIMIT_AS, (3 * 2**30, resource.RLIM_INFINITY))  # the test server's
+try:
+    model(np.zeros((8, 3, 48, 40000), np.float32))  # its output alone is 3 GB
+    print("no error")
+except MemoryError as exc:
+    print("MemoryError")
+print(model(small).shape)
+"""
+
+
+def test_a_failed_allocation_is_memory_and_the_model_still_reads():
+    """Under a worker's memory cap, an input too big for it is a MemoryError (the API's 413), and
+    the next input still reads. OpenVINO answers such an input with an empty output, or with a
+    RuntimeError that leaves the compiled model broken for every later job."""
+    import subprocess
+    import sys
+
+    out = subprocess.run(
+        [sys.executable, "-c", _ALLOC_UNDER_CAP],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert out.stdout.split("\n")[:2] == ["MemoryError", "(1, 40, 18710)"], out.stdout + out.stderr

@@ -60,35 +60,31 @@ class Detector:
         self, image: np.ndarray, quads: list[np.ndarray], cfg: dict[str, Any]
     ) -> tuple[list[np.ndarray], list[float]]:
         """Lines of small print the first pass missed, found by detecting uncovered ink enlarged."""
-        h, w = image.shape[:2]
-        plans = []
-        for (x0, y0, x1, y1), text_h in clusters(uncovered_text(image, quads, cfg), w, h):
-            scale = min(cfg["max_scale"], max(1.5, cfg["target_height"] / text_h))
-            scale = min(scale, (cfg["max_pixels"] / ((x1 - x0) * (y1 - y0))) ** 0.5)
-            if scale >= 1.2:
-                plans.append(((x0, y0, x1, y1), scale, (x1 - x0) * (y1 - y0) * scale * scale))
-        # Small print sits in small regions; broad ones (handwriting, logos, rules on forms) rarely
-        # hold any. Smallest first, within a pixel budget: the second look costs at most
-        # `max_share` of a page.
-        budget = cfg["max_share"] * h * w
-        chosen = []
-        for box, scale, pixels in sorted(plans, key=lambda p: p[2]):
-            budget -= pixels
-            if budget < 0:
-                break
-            chosen.append((box, scale))
+        # Regions share a sheet up to max_pixels: a 100 MP page's regions on one sheet would be a
+        # 100 MP detector input, whose activations no worker's memory cap allows.
+        sheets: list[list[tuple[tuple[int, int, int, int], float]]] = []
+        room = 0.0
+        for box, scale in small_print_regions(image, quads, cfg):
+            x0, y0, x1, y1 = box
+            pixels = (x1 - x0) * (y1 - y0) * scale * scale
+            if not sheets or pixels > room:
+                sheets.append([])
+                room = cfg["max_pixels"]
+            sheets[-1].append((box, scale))
+            room -= pixels
         found, scores = [], []
-        for q, s in self._on_one_sheet(image, chosen):
-            if not _mostly_inside(q, quads):  # the region's margin reaches known lines
-                found.append(q)
-                scores.append(s)
+        for regions in sheets:
+            for q, s in self._on_one_sheet(image, regions):
+                if not _mostly_inside(q, quads):  # the region's margin reaches known lines
+                    found.append(q)
+                    scores.append(s)
         return found, scores
 
     def _on_one_sheet(
         self, image: np.ndarray, regions: list[tuple[tuple[int, int, int, int], float]]
     ) -> list[tuple[np.ndarray, float]]:
-        """Detect every enlarged region in one run: the regions are laid out on one sheet of
-        their paper, SHEET_GAP apart, and each box found is mapped back into its own region.
+        """Detect enlarged regions in one run: the regions are laid out on one sheet of their
+        paper, SHEET_GAP apart, and each box found is mapped back into its own region.
 
         One run instead of one per region, because each region was a new input shape, and a
         new shape costs OpenVINO several times a known one (0.6 s a FUNSD page in a cold
@@ -117,6 +113,30 @@ class Detector:
                     out.append(((local * scale + [x0, y0]).astype(np.float32), s))
                     break
         return out
+
+
+def small_print_regions(
+    image: np.ndarray, quads: list[np.ndarray], cfg: dict[str, Any]
+) -> list[tuple[tuple[int, int, int, int], float]]:
+    """Regions of uncovered ink worth a second look, each with its enlargement."""
+    h, w = image.shape[:2]
+    plans = []
+    for (x0, y0, x1, y1), text_h in clusters(uncovered_text(image, quads, cfg), w, h):
+        scale = min(cfg["max_scale"], max(1.5, cfg["target_height"] / text_h))
+        scale = min(scale, (cfg["max_pixels"] / ((x1 - x0) * (y1 - y0))) ** 0.5)
+        if scale >= 1.2:
+            plans.append(((x0, y0, x1, y1), scale, (x1 - x0) * (y1 - y0) * scale * scale))
+    # Small print sits in small regions; broad ones (handwriting, logos, rules on forms) rarely
+    # hold any. Smallest first, within a pixel budget: the second look costs at most `max_share`
+    # of a page.
+    budget = cfg["max_share"] * h * w
+    chosen = []
+    for box, scale, pixels in sorted(plans, key=lambda p: p[2]):
+        budget -= pixels
+        if budget < 0:
+            break
+        chosen.append((box, scale))
+    return chosen
 
 
 SHEET_GAP = 32  # paper between regions on the sheet: more than the detector's reach across blank

@@ -99,11 +99,30 @@ def _openvino(path: Path, runtime: dict[str, Any]) -> tuple[Any, dict[str, str]]
     }
     if threads > 0:
         config["INFERENCE_NUM_THREADS"] = threads
-    request = core.compile_model(model, "CPU", config).create_infer_request()
+    state = [core.compile_model(model, "CPU", config).create_infer_request()]
+    last: list[tuple[tuple[int, ...], tuple[int, ...]]] = []  # the last call's input, output shapes
 
     def run(x: np.ndarray) -> np.ndarray:
-        # The input is read in place; the output comes back as a copy of its own (share_outputs).
-        return request.infer({0: ov.Tensor(x, shared_memory=True)}, share_outputs=False)[0]
+        try:
+            # The input is read in place; the output comes back as a copy of its own.
+            out = state[0].infer({0: ov.Tensor(x, shared_memory=True)}, share_outputs=False)[0]
+        except RuntimeError as exc:
+            # A failed allocation (under the worker's memory cap) leaves the compiled model
+            # broken: every later job in the worker failed ("Broken promise"). Compile it afresh
+            # (0.1 s from the cache) and say what ran out.
+            state[0] = core.compile_model(model, "CPU", config).create_infer_request()
+            if "can't alloc" in str(exc):
+                raise MemoryError(f"{path.name}: no memory for an input of {x.shape}") from exc
+            raise
+        # Other failed allocations are silent: the output is empty, or is the last call's again
+        # (every model here has an output shape that follows its input's).
+        stale = bool(last) and x.shape != last[0][0] and out.shape == last[0][1]
+        if (out.size == 0 and x.size) or stale:
+            state[0] = core.compile_model(model, "CPU", config).create_infer_request()
+            last.clear()
+            raise MemoryError(f"{path.name}: no memory for an input of {x.shape}")
+        last[:] = [(x.shape, out.shape)]
+        return out
 
     return run, meta
 

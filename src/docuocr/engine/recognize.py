@@ -32,11 +32,16 @@ class Recognizer:
         self.squeeze = float(cfg["squeeze"])
         self.alts_below = float(cfg["alternatives_below"])
         self.buckets = int(runtime.get("shape_buckets", 0))
+        self.max_ratio = float(cfg["max_ratio"])
 
     def __call__(self, crops: list[np.ndarray]) -> list[LineRead]:
         """Read RGB line crops. Batches by similar width, so padding costs little."""
         out: list[LineRead | None] = [None] * len(crops)
-        ratios = [self.squeeze * c.shape[1] / max(c.shape[0], 1) for c in crops]
+        # A sliver of a box (1 px high, a page wide) would be a recogniser input thousands of steps
+        # long: its output alone needs gigabytes. No real line is wider than max_ratio heights.
+        ratios = [
+            min(self.max_ratio, self.squeeze * c.shape[1] / max(c.shape[0], 1)) for c in crops
+        ]
         order = np.argsort(ratios)
         bs = int(self.cfg["batch_size"])
         for start in range(0, len(order), bs):
