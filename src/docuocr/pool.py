@@ -31,6 +31,7 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
 from multiprocessing import get_context
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -66,8 +67,9 @@ class OutOfMemory(DocumentTooLarge):
 
 
 def threads_per_worker(workers: int) -> int:
-    """Cores shared out between workers: with one onnxruntime thread pool per worker, more threads
-    than cores only makes them fight (2 workers × 1 thread beat 2 × 2 by about 1.5× here)."""
+    """Cores shared out between workers: with one inference thread pool per worker, more threads
+    than cores only makes them fight (2 workers × 1 thread beat 2 × 2 by about 1.5× here, measured
+    with onnxruntime)."""
     return max(1, (os.cpu_count() or 1) // max(1, workers))
 
 
@@ -86,10 +88,20 @@ def _init_worker(limits: Limits, memory_mb: int = 0, threads: int = 0) -> None:
         if hard != resource.RLIM_INFINITY:
             cap = min(cap, hard)
         resource.setrlimit(resource.RLIMIT_AS, (cap, hard))
+    _fewer_malloc_arenas()
     from docuocr.engine import Engine
 
     _engine = Engine()
     _limits = limits
+
+
+def _fewer_malloc_arenas(arenas: int = 2) -> None:
+    """glibc reserves 64 MB of address space for each thread that allocates, and OpenVINO runs 13
+    threads: 700 MB of the worker's capped address space (DOCUOCR_WORKER_MEMORY_MB) gone before
+    the first page (2.7 GB against 2.0 GB after one FUNSD page). Two arenas do for one job at a
+    time."""
+    with contextlib.suppress(OSError):  # not glibc: nothing to do
+        ctypes.CDLL("libc.so.6").mallopt(-8, arenas)  # M_ARENA_MAX
 
 
 def _timeout(seconds: float) -> Timeout:
@@ -159,10 +171,21 @@ def _drop_frames(exc: BaseException) -> None:
 
 def _give_back_memory() -> None:
     """Return freed heap to the system after each job: under the worker's address-space cap, a
-    big page's freed but still mapped memory would otherwise fail the next, small one."""
+    big page's freed but still mapped memory would otherwise fail the next, small one. Past 3/4 of
+    the cap, the models let go of their buffers too (after a 100 MP page, OpenVINO's detector kept
+    enough that a small page then failed)."""
+    cap = resource.getrlimit(resource.RLIMIT_AS)[0]
+    if _engine is not None and cap != resource.RLIM_INFINITY and _address_space() > 0.75 * cap:
+        _engine.release_memory()
     gc.collect()
     with contextlib.suppress(OSError, AttributeError):
         ctypes.CDLL("libc.so.6").malloc_trim(0)
+
+
+def _address_space() -> int:
+    with contextlib.suppress(OSError, ValueError, IndexError):
+        return int(Path("/proc/self/statm").read_text().split()[0]) * os.sysconf("SC_PAGE_SIZE")
+    return 0
 
 
 def _is_alloc_failure(exc: BaseException) -> bool:

@@ -52,8 +52,9 @@ class Model:
         self.path = model_path(name)
         runtime = {**runtime, "precision": precision or runtime.get("precision", "f32")}
         self.backend = str(runtime.get("backend", "openvino"))
+        self.release: Any = lambda: None  # let go of the buffers sized for the largest input yet
         if self.backend == "openvino":
-            self._run, self.metadata = _openvino(self.path, runtime)
+            self._run, self.metadata, self.release = _openvino(self.path, runtime)
         elif self.backend == "onnxruntime":
             self._run, self.metadata = _onnxruntime(self.path, int(runtime.get("threads", 0)))
         else:
@@ -81,7 +82,7 @@ def _onnxruntime(path: Path, threads: int) -> tuple[Any, dict[str, str]]:
     return (lambda x: sess.run(None, {name: x})[0]), meta
 
 
-def _openvino(path: Path, runtime: dict[str, Any]) -> tuple[Any, dict[str, str]]:
+def _openvino(path: Path, runtime: dict[str, Any]) -> tuple[Any, dict[str, str], Any]:
     import openvino as ov
 
     core = _core(str(runtime.get("cache_dir", "")))
@@ -99,32 +100,43 @@ def _openvino(path: Path, runtime: dict[str, Any]) -> tuple[Any, dict[str, str]]
     }
     if threads > 0:
         config["INFERENCE_NUM_THREADS"] = threads
-    state = [core.compile_model(model, "CPU", config).create_infer_request()]
+
+    def compiled() -> Any:
+        return core.compile_model(model, "CPU", config).create_infer_request()
+
+    state = [compiled()]
     last: list[tuple[tuple[int, ...], tuple[int, ...]]] = []  # the last call's input, output shapes
 
     def run(x: np.ndarray) -> np.ndarray:
         try:
+            if state[0] is None:
+                state[0] = compiled()
             # The input is read in place; the output comes back as a copy of its own.
             out = state[0].infer({0: ov.Tensor(x, shared_memory=True)}, share_outputs=False)[0]
         except RuntimeError as exc:
             # A failed allocation (under the worker's memory cap) leaves the compiled model
-            # broken: every later job in the worker failed ("Broken promise"). Compile it afresh
-            # (0.1 s from the cache) and say what ran out.
-            state[0] = core.compile_model(model, "CPU", config).create_infer_request()
-            if "can't alloc" in str(exc):
+            # broken, and every later job in the worker failed ("Broken promise"). Let go of it
+            # (and of all it holds): the next call compiles it afresh, 0.1 s from the cache.
+            state[0] = None
+            last.clear()
+            if "can't alloc" in str(exc) or "temporarily unavailable" in str(exc):
                 raise MemoryError(f"{path.name}: no memory for an input of {x.shape}") from exc
             raise
         # Other failed allocations are silent: the output is empty, or is the last call's again
         # (every model here has an output shape that follows its input's).
         stale = bool(last) and x.shape != last[0][0] and out.shape == last[0][1]
         if (out.size == 0 and x.size) or stale:
-            state[0] = core.compile_model(model, "CPU", config).create_infer_request()
+            state[0] = None
             last.clear()
             raise MemoryError(f"{path.name}: no memory for an input of {x.shape}")
         last[:] = [(x.shape, out.shape)]
         return out
 
-    return run, meta
+    def release() -> None:
+        state[0] = None
+        last.clear()
+
+    return run, meta, release
 
 
 def bucket(n: int, per_octave: int, least: int = 32) -> int:
