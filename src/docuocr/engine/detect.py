@@ -86,9 +86,10 @@ class Detector:
         """Detect enlarged regions in one run: the regions are laid out on one sheet of their
         paper, SHEET_GAP apart, and each box found is mapped back into its own region.
 
-        One run instead of one per region, because each region was a new input shape, and a
-        new shape costs OpenVINO several times a known one (0.6 s a FUNSD page in a cold
-        process). The detector is local, so a region reads the same alone or beside others."""
+        One run instead of one per region, because each region was a new input shape, and a new
+        shape costs OpenVINO more than a known one (about 250 ms on a page-sized input). The
+        detector is mostly local: its SE blocks pool over the whole input, so a region reads
+        nearly, not exactly, as it does alone (test_small_print_on_one_sheet_finds_what_...)."""
         if not regions:
             return []
         pieces = []
