@@ -107,6 +107,11 @@ def _openvino(path: Path, runtime: dict[str, Any]) -> tuple[Any, dict[str, str],
     state = [compiled()]
     last: list[tuple[tuple[int, ...], tuple[int, ...]]] = []  # the last call's input, output shapes
 
+    def release() -> None:
+        """Drop the request and all it holds: the next call compiles it afresh (0.1 s, cached)."""
+        state[0] = None
+        last.clear()
+
     def run(x: np.ndarray) -> np.ndarray:
         try:
             if state[0] is None:
@@ -115,10 +120,8 @@ def _openvino(path: Path, runtime: dict[str, Any]) -> tuple[Any, dict[str, str],
             out = state[0].infer({0: ov.Tensor(x, shared_memory=True)}, share_outputs=False)[0]
         except RuntimeError as exc:
             # A failed allocation (under the worker's memory cap) leaves the compiled model
-            # broken, and every later job in the worker failed ("Broken promise"). Let go of it
-            # (and of all it holds): the next call compiles it afresh, 0.1 s from the cache.
-            state[0] = None
-            last.clear()
+            # broken, and every later job in the worker failed ("Broken promise"): let go of it.
+            release()
             if "can't alloc" in str(exc) or "temporarily unavailable" in str(exc):
                 raise MemoryError(f"{path.name}: no memory for an input of {x.shape}") from exc
             raise
@@ -126,15 +129,10 @@ def _openvino(path: Path, runtime: dict[str, Any]) -> tuple[Any, dict[str, str],
         # (every model here has an output shape that follows its input's).
         stale = bool(last) and x.shape != last[0][0] and out.shape == last[0][1]
         if (out.size == 0 and x.size) or stale:
-            state[0] = None
-            last.clear()
+            release()
             raise MemoryError(f"{path.name}: no memory for an input of {x.shape}")
         last[:] = [(x.shape, out.shape)]
         return out
-
-    def release() -> None:
-        state[0] = None
-        last.clear()
 
     return run, meta, release
 
