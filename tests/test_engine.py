@@ -21,6 +21,8 @@ LATIN_FONT = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"
 KOREAN_FONT = "/usr/share/fonts/truetype/nanum/NanumGothic.ttf"
 ENGLISH = ["Invoice number 4521 due", "Total amount payable", "Thank you for your order"]
 KOREAN = ["대한민국은 민주공화국이다", "모든 국민은 법 앞에 평등하다"]
+CJK_FONT = "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc"
+JAPANESE = ["電線接続端子部が次のいずれにも該当しないとき。", "ねじ止め端子であること。"]
 
 
 @pytest.fixture(scope="module")
@@ -79,6 +81,17 @@ def test_tesseract_route_for_korean_still_works():
     assert all(w.engine == "tesseract" for w in result.words if w.script == "hangul")
     # Tesseract's pieces are merged back into the space-delimited words.
     assert len(result.lines[0].words) == 2
+
+
+@pytest.mark.parametrize("turn", [0, 180])
+def test_japanese_page_is_turned_by_what_ppocr_reads(engine, turn):
+    """Japanese lines look like PP-OCR's misreadings of Hangul, so the Korean model was asked
+    which way up they are: it reads Japanese as garbage both ways, and the page upside down was
+    left so (a cjk-pdf page, char F1 0.75 -> 0.93 once fixed)."""
+    image = np.ascontiguousarray(np.rot90(page(JAPANESE, CJK_FONT), k=turn // 90))
+    result = engine.read(image)
+    assert result.rotation == turn
+    assert [line.text for line in result.lines] == JAPANESE
 
 
 @pytest.mark.parametrize("turn", [90, 180, 270])
@@ -232,6 +245,18 @@ def test_a_number_is_not_cut_at_its_separator():
     # a colon or point after a word, or at a number's end, is still a place to cut
     assert not _in_number("Total: 5", 5) and not _in_number("Total: 5", 6)
     assert not _in_number("4.13 RM", 4) and not _in_number("No. 5", 3)
+
+
+def test_a_torn_character_is_settled_by_the_other_reader():
+    from docuocr.engine.pipeline import _agreed
+
+    probs, alts = [0.97, 1.0, 0.45], [[], [], [("증", 0.44), ("종", 0.02)]]
+    # Tesseract reads the runner-up where the model was torn: its reading, at the model's odds.
+    assert _agreed("영수중", probs, alts, "영수증") == [0.97, 1.0, 0.44]
+    # Not among the runners-up, another length, or the same reading: no agreement to act on.
+    assert _agreed("영수중", probs, alts, "영수층") is None
+    assert _agreed("영수중", probs, alts, "영수") is None
+    assert _agreed("영수중", probs, alts, "영수중") is None
 
 
 _ALLOC_UNDER_CAP = """

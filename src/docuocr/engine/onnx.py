@@ -43,10 +43,9 @@ class Model:
 
     OpenVINO is the default backend because it is much faster on this kind of CPU: the detector
     runs 3x faster than under onnxruntime at the same precision, and on a CPU with AMX or
-    AVX-512 BF16 the recognisers run in bfloat16, 2.4x faster again, reading the same words
-    (docs/accuracy.md). The detector reads pages in f32 (detection.precision: in bfloat16 its
-    boxes moved a pixel or two, and the receipt photo's title went undetected). onnxruntime stays as
-    the reference (`runtime.backend`)."""
+    AVX-512 BF16 the models run in bfloat16, 2.4x faster again for the recognisers and 3x for the
+    detector, reading nearly the same words (docs/accuracy.md). onnxruntime stays as the
+    reference (`runtime.backend`)."""
 
     def __init__(self, name: str, runtime: dict[str, Any], precision: str = "") -> None:
         self.path = model_path(name)

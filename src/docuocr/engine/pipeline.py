@@ -44,6 +44,11 @@ from docuocr.engine.words import Span, ctc_words, tesseract_words, tighten
 log = logging.getLogger(__name__)
 
 
+# The Korean model's mean character probability, one way up or the other, that says the lines are
+# Hangul at all (on Japanese it reads garbage at 0.4-0.5 both ways).
+KOREAN_SURE = 0.6
+
+
 class Engine:
     """Load once per process; `read` is then called for every page."""
 
@@ -106,7 +111,12 @@ class Engine:
             # one-line pages Tesseract's vote turned 7 of 400 degraded lines over.
             up = _mean_prob(self.korean(lines))
             down = _mean_prob(self.korean([rotate_image(c, 180) for c in lines]))
-            return down > up
+            if max(up, down) >= KOREAN_SURE:
+                return down > up
+            # Not Hangul either way up: Japanese or Chinese, which PP-OCR reads (as "odd" text).
+            # The Korean model's guesses are a coin toss there (0.469 against 0.470 on a page of
+            # Japanese that PP-OCR read at 0.99 upright and 0.61 turned over).
+            return _mean_prob(turned) > _mean_prob([reads[i] for i in sample])
         up = sum(self.tesseract.confidence(c) for c in lines)
         down = sum(self.tesseract.confidence(rotate_image(c, 180)) for c in lines)
         return down > up
@@ -154,6 +164,9 @@ class Engine:
             h, w = crops[i].shape[:2]
             for a, b in gaps(reads[i].centers, reads[i].step, w / max(h, 1)):
                 pieces = self.read_hangul(upright, along(quads[i], a, b))
+                # An unsure symbol beside the Hangul (a blurred '#' read as 't') is not content,
+                # and must not sink the hole's reading with it.
+                pieces = [p for p in pieces if SYLLABLE.search(p.text) or p.conf >= 0.5]
                 if is_hangul(pieces, 0.5, 0.7):
                     for s in tesseract_words(pieces):
                         s.t0, s.t1 = a + s.t0 * (b - a), a + s.t1 * (b - a)
@@ -218,17 +231,22 @@ class Engine:
             # English forms): Tesseract's check would cost 0.1 s a line there and change nothing.
             return pieces
         others = tesseract_words(self.tesseract(line))
+        alts = _word_alternatives(read)
         for i in unsure:
             p = pieces[i]
             near = [s for s in others if _overlap(p.x0, p.x1, s.t0, s.t1) >= 0.5]
-            if (
-                len(near) == 1
-                and SYLLABLE.search(near[0].text)
-                and np.mean(near[0].probs) >= accept
-            ):
-                s = near[0]
+            if len(near) != 1 or not SYLLABLE.search(near[0].text):
+                continue
+            s = near[0]
+            if np.mean(s.probs) >= accept:
                 pieces[i] = Piece(
                     s.text, p.x0, p.x1, float(np.mean(s.probs)), engine="tesseract", probs=s.probs
+                )
+            elif (probs := _agreed(p.text, p.probs, alts[i], s.text)) is not None:
+                # The two readers agree but where the model was torn, and there Tesseract picks
+                # the model's runner-up (영수중/영수증 at 0.45/0.45 on the receipt photo).
+                pieces[i] = Piece(
+                    s.text, p.x0, p.x1, float(np.mean(probs)), engine="korean", probs=probs
                 )
         return pieces
 
@@ -340,6 +358,34 @@ def _overlap(a0: float, a1: float, b0: float, b1: float) -> float:
     inter = max(0.0, min(a1, b1) - max(a0, b0))
     union = max(a1, b1) - min(a0, b0)
     return inter / union if union > 0 else 0.0
+
+
+def _word_alternatives(read: LineRead) -> list[list[list[tuple[str, float]]]]:
+    """Each character's runners-up, word by word, as `ctc_words` splits the line."""
+    words: list[list[list[tuple[str, float]]]] = [[]]
+    for ch, alts in zip(read.text, read.alts, strict=True):
+        if ch.isspace():
+            if words[-1]:
+                words.append([])
+        else:
+            words[-1].append(alts)
+    return words
+
+
+def _agreed(
+    text: str, probs: list[float], alts: list[list[tuple[str, float]]], other: str
+) -> list[float] | None:
+    """The model's probabilities for reading `other`, if `other` differs from its reading `text`
+    only in characters that were among its runners-up there; else None."""
+    if len(other) != len(text) or other == text or not len(alts) == len(probs) == len(text):
+        return None
+    out = []
+    for ch, mine, p, runners in zip(other, text, probs, alts, strict=True):
+        q = p if ch == mine else dict(runners).get(ch)
+        if q is None:
+            return None
+        out.append(q)
+    return out
 
 
 def _mean_prob(reads: list[LineRead]) -> float:
