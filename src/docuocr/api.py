@@ -26,11 +26,10 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from docuocr import __version__
 from docuocr.auth import check_key
-from docuocr.config import DEFAULT_MODEL, MODELS, Settings
+from docuocr.config import DEFAULT_MODEL, MODELS, Settings, resolve_model
 from docuocr.errors import (
     DocumentTooLarge,
     DocuocrError,
-    ModelNotFound,
     TooManyRequests,
     Unauthorized,
 )
@@ -53,23 +52,6 @@ class RequestIdFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         record.request_id = request_id.get()
         return True
-
-
-def resolve_model(name: str | None) -> str:
-    """The model version a request asks for; Upstage's aliases map to the version they name."""
-    name = (name or "").strip()
-    if not name:
-        return DEFAULT_MODEL
-    if name in MODELS:
-        return MODELS[name]
-    valid = ", ".join(sorted(MODELS))
-    if name.startswith("document-parse"):
-        raise DocuocrError(
-            f"model {name!r} is Upstage Document Parse; docuocr serves Document OCR only "
-            f"(models: {valid})",
-            code="unsupported_model",
-        )
-    raise ModelNotFound(f"model {name!r} not found; valid models: {valid}")
 
 
 def error_response(err: DocuocrError, headers: dict[str, str] | None = None) -> JSONResponse:

@@ -112,7 +112,7 @@ def _bench(argv: list[str]) -> int:
 
 
 def _ocr(files: list[Path], out: Path | None, schema: str | None, model_name: str | None) -> int:
-    from docuocr.api import resolve_model
+    from docuocr.config import resolve_model
     from docuocr.formats import render, validate_schema
 
     try:

@@ -6,8 +6,27 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from docuocr.errors import DocuocrError, ModelNotFound
+
 MODELS = {"ocr-2.2.1": "ocr-2.2.1", "ocr": "ocr-2.2.1"}
 DEFAULT_MODEL = "ocr-2.2.1"
+
+
+def resolve_model(name: str | None) -> str:
+    """The model version a request asks for; Upstage's aliases map to the version they name."""
+    name = (name or "").strip()
+    if not name:
+        return DEFAULT_MODEL
+    if name in MODELS:
+        return MODELS[name]
+    valid = ", ".join(sorted(MODELS))
+    if name.startswith("document-parse"):
+        raise DocuocrError(
+            f"model {name!r} is Upstage Document Parse; docuocr serves Document OCR only "
+            f"(models: {valid})",
+            code="unsupported_model",
+        )
+    raise ModelNotFound(f"model {name!r} not found; valid models: {valid}")
 
 
 def _int(name: str, default: int) -> int:

@@ -90,7 +90,7 @@ def run(
     stream: TextIO | None = None,
 ) -> int:
     """Run a batch; returns the exit code (0 ok, 1 some file failed, 2 bad arguments)."""
-    from docuocr.api import resolve_model
+    from docuocr.config import resolve_model
     from docuocr.formats import render, validate_schema
 
     stream = stream or sys.stderr
