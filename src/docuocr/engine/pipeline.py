@@ -39,7 +39,7 @@ from docuocr.engine.lexicon import Lexicon
 from docuocr.engine.orientation import Classifier, is_sideways, vote_crops
 from docuocr.engine.recognize import LineRead, Recognizer
 from docuocr.engine.watermark import contrast, is_watermark
-from docuocr.engine.words import Span, ctc_words, tesseract_words, tighten
+from docuocr.engine.words import Span, ctc_words, tesseract_words, tighten, word_chars
 
 log = logging.getLogger(__name__)
 
@@ -231,7 +231,7 @@ class Engine:
             # English forms): Tesseract's check would cost 0.1 s a line there and change nothing.
             return pieces
         others = tesseract_words(self.tesseract(line))
-        alts = _word_alternatives(read)
+        alts = [[read.alts[c] for c in word] for word in word_chars(read.text)]
         for i in unsure:
             p = pieces[i]
             near = [s for s in others if _overlap(p.x0, p.x1, s.t0, s.t1) >= 0.5]
@@ -358,18 +358,6 @@ def _overlap(a0: float, a1: float, b0: float, b1: float) -> float:
     inter = max(0.0, min(a1, b1) - max(a0, b0))
     union = max(a1, b1) - min(a0, b0)
     return inter / union if union > 0 else 0.0
-
-
-def _word_alternatives(read: LineRead) -> list[list[list[tuple[str, float]]]]:
-    """Each character's runners-up, word by word, as `ctc_words` splits the line."""
-    words: list[list[list[tuple[str, float]]]] = [[]]
-    for ch, alts in zip(read.text, read.alts, strict=True):
-        if ch.isspace():
-            if words[-1]:
-                words.append([])
-        else:
-            words[-1].append(alts)
-    return words
 
 
 def _agreed(

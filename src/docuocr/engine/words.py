@@ -31,14 +31,21 @@ class Span:
         return self.centers[-1] if self.centers else None
 
 
+def word_chars(text: str) -> list[list[int]]:
+    """The indices of each whitespace-delimited word's characters in `text`."""
+    words: list[list[int]] = [[]]
+    for i, ch in enumerate(text):
+        if not ch.isspace():
+            words[-1].append(i)
+        elif words[-1]:
+            words.append([])
+    return [w for w in words if w]
+
+
 def ctc_words(read: LineRead, aspect: float) -> list[Span]:
     """Words from CTC character positions. `aspect` is the line's width / height."""
     spans: list[Span] = []
-    chars: list[int] = []
-
-    def flush() -> None:
-        if not chars:
-            return
+    for chars in word_chars(read.text):
         centers = [read.centers[i] for i in chars]
         # Half a character either side: the mean pitch inside the word, or a square-ish glyph when alone.
         pitch = (centers[-1] - centers[0]) / (len(centers) - 1) if len(centers) > 1 else 0.0
@@ -46,14 +53,6 @@ def ctc_words(read: LineRead, aspect: float) -> list[Span]:
         text = "".join(read.text[i] for i in chars)
         t0, t1 = max(0.0, centers[0] - half), min(1.0, centers[-1] + half)
         spans.append(Span(text, t0, t1, [read.probs[i] for i in chars], centers=centers))
-        chars.clear()
-
-    for i, ch in enumerate(read.text):
-        if ch.isspace():
-            flush()
-        else:
-            chars.append(i)
-    flush()
     # Neighbours never overlap: split any overlap at its middle.
     for a, b in zip(spans, spans[1:], strict=False):
         if a.t1 > b.t0:
