@@ -170,10 +170,11 @@ def _read_all(
     """OCR each file in this process, on one thread per core with an engine of its own; yield the
     results as they finish.
 
-    Threads, not worker processes: OpenVINO prepares its kernels once per process for every new
-    input shape (0.1-0.2 s each, and nearly every page and line batch of a new file is one), and
-    threads share them. On 8 FUNSD pages, two threads took 12.2-13.0 s where two processes took
-    14.0-14.4 s. The server and `docuocr batch` keep processes, for their memory caps and crash
+    Threads, not worker processes: one interpreter starts and imports, not one per core. On 8
+    FUNSD pages, two threads took 12.2-13.0 s where two processes took 14.0-14.4 s. Each engine
+    compiles its own models: OpenVINO prepares every new input shape once per compiled model, but
+    one model shared by both threads runs one inference at a time (17.9-21.4 s against
+    14.1-16.6 s). The server and `docuocr batch` keep processes, for their memory caps and crash
     isolation."""
     import threading
     from concurrent.futures import ThreadPoolExecutor, as_completed

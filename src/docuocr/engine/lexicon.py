@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import itertools
 import math
-from functools import cached_property
+import threading
 from typing import Any
 
 from docuocr.engine.recognize import LineRead
@@ -21,12 +21,9 @@ class Lexicon:
     def __init__(self, cfg: dict[str, Any]) -> None:
         self.cfg = cfg
 
-    @cached_property
+    @property
     def freq(self) -> dict[str, float]:
-        """Loaded on first use (0.3 s): wordfreq's list ships inside its wheel, no download."""
-        from wordfreq import get_frequency_dict
-
-        return get_frequency_dict(self.cfg["language"], wordlist="large")
+        return _frequencies(self.cfg["language"])
 
     def __call__(self, read: LineRead) -> LineRead:
         if not self.cfg["enabled"] or not any(read.alts):
@@ -96,3 +93,20 @@ class Lexicon:
         if len(word) < 2 or not word.isalpha():
             return math.log(floor)
         return math.log(max(self.freq.get(word.lower(), 0.0), floor))
+
+
+_LOADING = threading.Lock()
+_LOADED: dict[str, dict[str, float]] = {}
+
+
+def _frequencies(language: str) -> dict[str, float]:
+    """Loaded on first use (0.3 s), once per process, whichever engine asks: wordfreq's list ships
+    inside its wheel, no download."""
+    if language in _LOADED:
+        return _LOADED[language]
+    with _LOADING:  # engines on two threads reach their first word together
+        if language not in _LOADED:
+            from wordfreq import get_frequency_dict
+
+            _LOADED[language] = get_frequency_dict(language, wordlist="large")
+        return _LOADED[language]
