@@ -239,8 +239,8 @@ def test_small_print_on_one_sheet_finds_what_region_by_region_found(engine):
 
 def test_small_print_looks_at_print_not_at_rules(engine):
     """A line of small print is a region for the second look; a form's rule beside it, and the
-    stub of an underline, are not (they were every region on FUNSD's forms, at a third of a page's
-    detection time, and held no text)."""
+    stub of an underline, are not (they were every region on FUNSD's forms, for over half of a
+    page's detection time, and held no text)."""
     if not Path(LATIN_FONT).is_file():
         pytest.skip(f"{LATIN_FONT} is not installed (make install adds it)")
     img = Image.new("RGB", (900, 300), "white")

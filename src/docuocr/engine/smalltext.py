@@ -46,8 +46,8 @@ def letters(run: np.ndarray) -> int:
     """Pieces of ink shaped like letters: at least 2 px high and not much wider than high.
 
     On FUNSD's forms nearly every run the detector left uncovered was a rule (one long piece) or
-    its faxed halftone (pieces 1 px high), and the second look there found only noise, at a third
-    of the page's detection time; a line of small print has a letter every few pixels."""
+    its faxed halftone (pieces 1 px high), and the second look there found only noise, for over
+    half of the page's detection time; a line of small print has a letter every few pixels."""
     n, _, stats, _ = cv2.connectedComponentsWithStats(run, connectivity=8)
     h, w = stats[1:n, cv2.CC_STAT_HEIGHT], stats[1:n, cv2.CC_STAT_WIDTH]
     return int(np.count_nonzero((h >= 2) & (w <= 2 * h + 2)))
