@@ -193,6 +193,20 @@ def test_unknown_backend_names_the_setting():
         Engine({"runtime": {"backend": "tensorrt"}})
 
 
+def test_a_crop_reads_the_same_whatever_is_read_with_it(engine):
+    """Each crop is padded only to its own width bucket. In batches of 8, a short word was padded
+    to the longest crop of its batch, and its reading moved with the crops it shared it with."""
+    img = page(["Total", "Invoice number 4521 is due and payable on receipt"], LATIN_FONT)
+    quads, _ = engine.detect(img)
+    crops = [crop(img, q) for q in quads]
+    assert len(crops) == 2 and max(c.shape[1] for c in crops) > 4 * min(c.shape[1] for c in crops)
+    together = engine.recognize(crops)
+    for c, read in zip(crops, together, strict=True):
+        (alone,) = engine.recognize([c])
+        assert (alone.text, alone.probs) == (read.text, read.probs)
+    assert "Total" in [r.text for r in together]
+
+
 def test_shape_buckets_round_up_to_few_sizes():
     sizes = {bucket(n, 4) for n in range(33, 2049)}
     assert all(bucket(n, 4) >= n and bucket(n, 4) % 32 == 0 for n in range(1, 2049))

@@ -35,7 +35,13 @@ class Recognizer:
         self.max_ratio = float(cfg["max_ratio"])
 
     def __call__(self, crops: list[np.ndarray]) -> list[LineRead]:
-        """Read RGB line crops. Batches by similar width, so padding costs little."""
+        """Read RGB line crops, `batch_size` at a time, in order of width.
+
+        One crop a call is the default: OpenVINO's cost per input column is the same for 1 row as
+        for 8 or 16 (46 us on one thread here), so batching bought nothing but padding. In batches
+        of 8, crops were padded to the widest of their batch, 30% of the columns read on FUNSD;
+        alone, each is padded only to its width bucket (9%), and its reading no longer depends
+        on which crops share its batch."""
         out: list[LineRead | None] = [None] * len(crops)
         # A sliver of a box (1 px high, a page wide) would be a recogniser input thousands of steps
         # long: its output alone needs gigabytes. No real line is wider than max_ratio heights.
@@ -68,25 +74,21 @@ class Recognizer:
     def _decode(self, pred: np.ndarray, padded: int, content: int) -> LineRead:
         steps = pred.shape[0]
         ids = pred.argmax(axis=1)
-        probs = pred.max(axis=1)
+        probs = pred[np.arange(steps), ids]
         step_px = padded / steps
+        # Runs of one character between blanks or other characters: each is one character read.
+        starts = np.flatnonzero(np.diff(ids, prepend=-1))
+        ends = np.append(starts[1:], steps)
         text, char_probs, centers, alts = [], [], [], []
-        prev = 0
-        run: list[int] = []
-        for t in range(steps + 1):
-            cur = int(ids[t]) if t < steps else -1
-            if run and cur != prev:
-                peak = run[int(np.argmax(probs[run]))]
-                text.append(self.charset[prev])
-                char_probs.append(float(probs[peak]))
-                centers.append(min(1.0, (np.mean(run) + 0.5) * step_px / content))
-                alts.append(
-                    self._runners_up(pred[peak], prev) if probs[peak] < self.alts_below else []
-                )
-                run = []
-            if t < steps and cur != 0:
-                run.append(t)
-            prev = cur
+        for start, end in zip(starts.tolist(), ends.tolist(), strict=True):
+            char = int(ids[start])
+            if char == 0:
+                continue
+            peak = start + int(np.argmax(probs[start:end]))
+            text.append(self.charset[char])
+            char_probs.append(float(probs[peak]))
+            centers.append(min(1.0, ((start + end - 1) / 2 + 0.5) * step_px / content))
+            alts.append(self._runners_up(pred[peak], char) if probs[peak] < self.alts_below else [])
         return LineRead("".join(text), char_probs, centers, step_px / content, alts)
 
     def _runners_up(self, dist: np.ndarray, chosen: int, k: int = 3) -> list[tuple[str, float]]:
