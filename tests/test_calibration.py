@@ -303,11 +303,13 @@ def test_calibrate_command_round_trip(tmp_path: Path, monkeypatch: pytest.Monkey
     from docuocr.cli import main
 
     out, cache = tmp_path / "cal.json", tmp_path / "words.jsonl"
-    argv = ["calibrate", str(FUNSD), "--kind", "funsd", "--limit", "2", "--out", str(out)]
+    # Three pages, not two: on two pages' 350 words the in-sample ECE moved between 0.03 and
+    # 0.06 with small changes to the detector's boxes.
+    argv = ["calibrate", str(FUNSD), "--kind", "funsd", "--limit", "3", "--out", str(out)]
     assert main([*argv, "--cache", str(cache)]) == 0
     cal = Calibrator.load(out)
     records = read_cache(cache)
-    assert len({r.page for r in records}) == 2 and len(records) > 100
+    assert len({r.page for r in records}) == 3 and len(records) > 100
     assert cal.to_dict()["words"] == len(records)
     # Refitting reuses the cache (no OCR) and gives the same file.
     first = out.read_text(encoding="utf-8")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import collections
 from pathlib import Path
 
+import cv2
 import numpy as np
 import pytest
 from PIL import Image, ImageDraw, ImageFont
@@ -178,13 +179,14 @@ def test_latin_inside_a_korean_line_is_read_by_ppocr(engine):
 
 def test_both_backends_read_the_same_page():
     """OpenVINO (bf16 recognisers where the CPU has it) and onnxruntime (f32, the reference) give
-    the same lines and boxes within a pixel or two."""
+    the same lines and boxes within a few pixels (a descender that reaches the edge of a line
+    box tilted by a pixel in one of them moves its word's bottom 2.5 px)."""
     image = page(ENGLISH + KOREAN, KOREAN_FONT)
     ov = Engine({"runtime": {"backend": "openvino"}}).read(image)
     ort = Engine({"runtime": {"backend": "onnxruntime"}}).read(image)
     assert [line.text for line in ov.lines] == [line.text for line in ort.lines]
     for a, b in zip(ov.words, ort.words, strict=True):
-        assert np.abs(np.array(a.quad) - np.array(b.quad)).max() <= 2, a.text
+        assert np.abs(np.array(a.quad) - np.array(b.quad)).max() <= 3, a.text
         assert abs(a.confidence - b.confidence) < 0.05, a.text
 
 
@@ -279,10 +281,28 @@ def test_a_rule_has_no_letters_and_print_has_many():
     rule[1:3] = 255
     halftone = np.zeros((3, 120), np.uint8)
     halftone[1, ::3] = 255  # a faxed grey rule: specks one pixel high
-    assert letters(rule) == 0 and letters(halftone) == 0
+    assert letters(rule)[0] == 0 and letters(halftone)[0] == 0
     img = Image.new("L", (300, 16), 0)
     ImageDraw.Draw(img).text((2, 2), "small print", fill=255)
-    assert letters(np.asarray(img)) >= 8
+    found, pieces = letters(np.asarray(img))
+    assert found >= 8 and found >= 0.9 * pieces
+
+
+def test_a_rule_broken_up_by_the_scan_is_not_small_print(engine):
+    """A faxed rule breaks into pieces, a few of them short enough to look like letters: on FUNSD
+    such rules were most of the second look's regions, with sheets up to 448x3072 px that cost
+    more than the page's own detection and found nothing."""
+    cfg = engine.cfg["small_print"]
+    image = np.full((60, 700, 3), 255, np.uint8)
+    x = 20
+    for width in [5, 24, 36, 4, 18, 30] * 4:  # pieces of a 2 px rule, 3 px apart
+        image[30:32, x : x + width] = 0
+        x += width + 3
+    image[28, 20:x:7] = 0  # the rule's halftone: specks 1 px high
+    run = 255 - cv2.cvtColor(image, cv2.COLOR_RGB2GRAY)[26:34, 18 : x + 2]
+    found, pieces = letters(run)
+    assert found >= cfg["min_letters"]  # letters alone would take it for print
+    assert uncovered_text(image, [], cfg) == []
 
 
 def test_a_number_is_not_cut_at_its_separator():
