@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import collections
+import subprocess
+import sys
 from pathlib import Path
 
 import cv2
@@ -188,6 +190,24 @@ def test_both_backends_read_the_same_page():
     for a, b in zip(ov.words, ort.words, strict=True):
         assert np.abs(np.array(a.quad) - np.array(b.quad)).max() <= 3, a.text
         assert abs(a.confidence - b.confidence) < 0.05, a.text
+
+
+def test_openvino_is_imported_without_its_model_converter():
+    """The converter is a tenth of a second of every start and docuocr never converts a model;
+    a program that wants it can still import it. A fresh interpreter: pytest's has openvino."""
+    code = (
+        "import sys\n"
+        "from docuocr.engine.onnx import Model\n"
+        "Model('ch_ppocr_mobile_v2.0_cls_mobile.onnx', {'backend': 'openvino', 'precision': 'f32'})\n"
+        "assert 'openvino' in sys.modules and 'openvino.tools.ovc' not in sys.modules\n"
+        "from openvino.tools.ovc import convert_model\n"
+        "print(callable(convert_model))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "True"
 
 
 def test_unknown_backend_names_the_setting():

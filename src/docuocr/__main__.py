@@ -1,6 +1,6 @@
 """`python -m docuocr` is the `docuocr` command."""
 
-from docuocr.cli import main
+from docuocr.cli import run
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    run()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import logging
 import os
@@ -81,6 +82,22 @@ def _parser() -> argparse.ArgumentParser:
     batch.add_parser(sub)
     calibrate_command.add_parser(sub)
     return parser
+
+
+def run() -> None:
+    """The console script. After `docuocr ocr` has written and flushed every result, the process
+    ends without tearing down its models and buffers one by one (0.2-0.25 s of a run on 8 pages,
+    with nothing left to save); the operating system takes the memory back at once."""
+    code = main()
+    if sys.argv[1:2] == ["ocr"]:
+        logging.shutdown()
+        try:
+            sys.stdout.flush()
+            sys.stderr.flush()
+        except OSError:  # a reader that went away (`docuocr ocr a.png | head`)
+            code = code or 1
+        os._exit(code)
+    sys.exit(code)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -180,6 +197,8 @@ def _read_all(
     from concurrent.futures import ThreadPoolExecutor, as_completed
 
     from docuocr.engine import Engine
+    from docuocr.engine.config import load_config
+    from docuocr.engine.lexicon import Lexicon
     from docuocr.pipeline import ocr_bytes
     from docuocr.pool import threads_per_worker
 
@@ -201,7 +220,11 @@ def _read_all(
         return path, doc, time.perf_counter() - started
 
     with ThreadPoolExecutor(threads, thread_name_prefix="ocr") as pool:
-        for future in as_completed([pool.submit(read, path) for path in files]):
+        futures = [pool.submit(read, path) for path in files]
+        # The word list takes 0.3 s to load, and both threads reach their first word together.
+        with contextlib.suppress(Exception):  # an engine that fails reports it, file by file
+            Lexicon(load_config()["lexicon"]).load()
+        for future in as_completed(futures):
             yield future.result()
 
 

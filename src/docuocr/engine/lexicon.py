@@ -25,6 +25,12 @@ class Lexicon:
     def freq(self) -> dict[str, float]:
         return _frequencies(self.cfg["language"])
 
+    def load(self) -> None:
+        """Load the word list ahead of the first word (the CLI's idle main thread does, while
+        its OCR threads read their first pages)."""
+        if self.cfg["enabled"]:
+            _frequencies(self.cfg["language"])
+
     def __call__(self, read: LineRead) -> LineRead:
         if not self.cfg["enabled"] or not any(read.alts):
             return read

@@ -6,6 +6,8 @@ from __future__ import annotations
 import importlib.util
 import logging
 import os
+import sys
+import threading
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -82,8 +84,7 @@ def _onnxruntime(path: Path, threads: int) -> tuple[Any, dict[str, str]]:
 
 
 def _openvino(path: Path, runtime: dict[str, Any]) -> tuple[Any, dict[str, str], Any]:
-    import openvino as ov
-
+    ov = _import_openvino()
     core = _core(str(runtime.get("cache_dir", "")))
     threads = int(runtime.get("threads", 0))
     model = core.read_model(str(path))
@@ -150,12 +151,34 @@ def bucket(n: int, per_octave: int, least: int = 32) -> int:
     return max(least, -(-n // step) * step)
 
 
+def _import_openvino() -> Any:
+    """`import openvino`, without the model converter it imports for `openvino.convert_model`.
+
+    The converter (and the telemetry it sets up) is a tenth of a second of every start, before
+    the first page, and docuocr never converts a model. It stays importable: only openvino's own
+    `from openvino.tools.ovc import convert_model`, which is optional (it catches ImportError),
+    is skipped."""
+    converter = "openvino.tools.ovc"
+    with _IMPORTING:  # the CLI's threads build their engines together
+        blocked = "openvino" not in sys.modules and converter not in sys.modules
+        if blocked:
+            sys.modules[converter] = None  # type: ignore[assignment]  # makes the import fail
+        try:
+            import openvino
+        finally:
+            if blocked:
+                del sys.modules[converter]
+    return openvino
+
+
+_IMPORTING = threading.Lock()
+
+
 @cache
 def _core(cache_dir: str) -> Any:
     """One OpenVINO core per process. Its compiled models are cached on disk: a worker then
     starts in 0.25 s instead of 1 s (the cache is keyed by model, precision and CPU)."""
-    import openvino as ov
-
+    ov = _import_openvino()
     core = ov.Core()
     path = Path(cache_dir).expanduser() if cache_dir else _default_cache()
     try:
