@@ -17,6 +17,7 @@ from docuocr.engine import Engine
 from docuocr.engine.detect import SHEET_GAP, _shelves, small_print_regions
 from docuocr.engine.geometry import along, crop, order_quad, unrotate_points
 from docuocr.engine.onnx import bucket
+from docuocr.engine.recognize import Recognizer, Spares
 from docuocr.engine.smalltext import letters, uncovered_text
 from docuocr.intake import load
 
@@ -227,6 +228,30 @@ def test_a_crop_reads_the_same_whatever_is_read_with_it(engine):
         (alone,) = engine.recognize([c])
         assert (alone.text, alone.probs) == (read.text, read.probs)
     assert "Total" in [r.text for r in together]
+
+
+def test_a_spare_recogniser_shares_the_crops_and_reads_them_the_same(engine):
+    """The CLI's thread that runs out of files lends its recogniser to the thread still reading;
+    the crops it takes read exactly as they would have on the borrower's own."""
+    lines = ["Invoice number 4521", "is due on receipt", "of goods by the", "first day of March"]
+    img = page(lines, LATIN_FONT)
+    crops = [crop(img, q) for q in engine.detect(img)[0]]
+    crops = [c[:, : max(8, c.shape[1] * k // 4)] for c in crops for k in (1, 2, 3, 4)]
+    alone = engine.recognize(crops)
+    spare = Recognizer(engine.cfg["recognition"], engine.cfg["runtime"])
+    lent = []
+    read = spare._read
+    spare._read = lambda *args: lent.append(len(args[2])) or read(*args)  # type: ignore[method-assign]
+    engine.recognize.spares = Spares()
+    engine.recognize.spares.give(spare)
+    try:
+        shared = engine.recognize(crops)
+    finally:
+        engine.recognize.spares = None
+    assert [(r.text, r.probs, r.centers) for r in shared] == [
+        (r.text, r.probs, r.centers) for r in alone
+    ]
+    assert 0 < sum(lent) < len(crops)  # it read some of them, and the borrower the rest
 
 
 def test_shape_buckets_round_up_to_few_sizes():

@@ -192,40 +192,56 @@ def _read_all(
     compiles its own models: OpenVINO prepares every new input shape once per compiled model, but
     one model shared by both threads runs one inference at a time (17.9-21.4 s against
     14.1-16.6 s). The server and `docuocr batch` keep processes, for their memory caps and crash
-    isolation."""
-    import threading
-    from concurrent.futures import ThreadPoolExecutor, as_completed
+    isolation.
+
+    A thread that runs out of files lends its engine's recogniser to the others (`Spares`): at
+    the end of a run, the last page's lines are read on both cores."""
+    import queue
+    from concurrent.futures import ThreadPoolExecutor
 
     from docuocr.engine import Engine
     from docuocr.engine.config import load_config
     from docuocr.engine.lexicon import Lexicon
+    from docuocr.engine.recognize import Spares
     from docuocr.pipeline import ocr_bytes
     from docuocr.pool import threads_per_worker
 
     threads = min(len(files), os.cpu_count() or 1)
     # An explicit DOCUOCR_ENGINE_RUNTIME_THREADS still wins, as in the server's workers.
     os.environ.setdefault("DOCUOCR_ENGINE_RUNTIME_THREADS", str(threads_per_worker(threads)))
-    local = threading.local()
+    todo: queue.SimpleQueue[Path] = queue.SimpleQueue()
+    for path in files:
+        todo.put(path)
+    done: queue.SimpleQueue[tuple[Path, Document | BaseException, float]] = queue.SimpleQueue()
+    spares = Spares()
 
-    def read(path: Path) -> tuple[Path, Document | BaseException, float]:
-        started = time.perf_counter()
-        try:
-            if not hasattr(local, "engine"):
-                local.engine = Engine()  # tesserocr's API is not thread-safe: one per thread
-            doc: Document | BaseException = ocr_bytes(
-                path.read_bytes(), local.engine, limits, model
-            )
-        except Exception as exc:  # one bad file must not stop the others
-            doc = exc
-        return path, doc, time.perf_counter() - started
+    def work() -> None:
+        engine: Engine | None = None  # tesserocr's API is not thread-safe: one per thread
+        while True:
+            try:
+                path = todo.get_nowait()
+            except queue.Empty:
+                break
+            started = time.perf_counter()
+            try:
+                if engine is None:
+                    engine = Engine()
+                    engine.recognize.spares = spares
+                doc: Document | BaseException = ocr_bytes(path.read_bytes(), engine, limits, model)
+            except Exception as exc:  # one bad file must not stop the others
+                doc = exc
+            done.put((path, doc, time.perf_counter() - started))
+        if engine is not None:
+            spares.give(engine.recognize)
 
     with ThreadPoolExecutor(threads, thread_name_prefix="ocr") as pool:
-        futures = [pool.submit(read, path) for path in files]
+        for _ in range(threads):
+            pool.submit(work)
         # The word list takes 0.3 s to load, and both threads reach their first word together.
         with contextlib.suppress(Exception):  # an engine that fails reports it, file by file
             Lexicon(load_config()["lexicon"]).load()
-        for future in as_completed(futures):
-            yield future.result()
+        for _ in files:
+            yield done.get()
 
 
 def _setup_logging() -> None:
