@@ -151,6 +151,9 @@ def bucket(n: int, per_octave: int, least: int = 32) -> int:
     return max(least, -(-n // step) * step)
 
 
+_IMPORTING = threading.Lock()
+
+
 def _import_openvino() -> Any:
     """`import openvino`, without the model converter it imports for `openvino.convert_model`.
 
@@ -169,9 +172,6 @@ def _import_openvino() -> Any:
             if blocked:
                 del sys.modules[converter]
     return openvino
-
-
-_IMPORTING = threading.Lock()
 
 
 @cache
