@@ -17,7 +17,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from docgen import PHRASE, font, png, text_pdf
 from docuocr.api import create_app
-from docuocr.config import Settings
+from docuocr.config import Limits, Settings
 from docuocr.errors import TooManyRequests
 from docuocr.metrics import Metrics
 from docuocr.pool import Pool
@@ -207,13 +207,28 @@ def test_metrics_need_the_key_and_leak_no_key_path_or_file_name(server):
 # --- in process: no worker pool (httpx's ASGITransport runs no lifespan) ----------------------
 
 
-def get(app, path: str, **headers: str) -> httpx.Response:
+def call(app, method: str, path: str, body: bytes = b"", **headers: str) -> httpx.Response:
     async def main() -> httpx.Response:
         transport = httpx.ASGITransport(app)
         async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
-            return await client.get(path, headers=headers)
+            return await client.request(method, path, content=body, headers=headers)
 
     return asyncio.run(main())
+
+
+def get(app, path: str, **headers: str) -> httpx.Response:
+    return call(app, "GET", path, **headers)
+
+
+def test_requests_stopped_before_routing_still_count_under_their_route():
+    app = create_app(Settings(api_keys=("k",), limits=Limits(max_file_bytes=1000)))
+    assert call(app, "POST", OCR, b"x" * 200_000).status_code == 413  # from the body limit
+    assert call(app, "BREW", "/health").status_code == 405
+    text = get(app, "/metrics").text
+    assert value(text, "docuocr_http_requests_total", endpoint=OCR, method="POST",
+                 status="413") == 1  # fmt: skip
+    assert value(text, "docuocr_http_requests_total", endpoint="/health", method="other",
+                 status="405") == 1  # fmt: skip
 
 
 def test_metrics_need_no_key_by_default_and_two_apps_keep_apart():
@@ -256,6 +271,25 @@ def test_time_based_admission_429_is_counted_as_queue_time():
         assert value(text, "docuocr_ready") == 0  # no worker has loaded anything
     finally:
         pool.close()
+
+
+def test_workers_that_die_while_loading_are_started_again_by_the_readiness_check():
+    """Under a 64 MB address-space cap the models cannot load: the new workers die at once."""
+
+    async def main() -> None:
+        pool = Pool(Settings(workers=1, worker_memory_mb=64))
+        try:
+            with pytest.raises(RuntimeError, match="died while loading the models"):
+                await pool.warm_up()
+            assert pool.ready is False
+            pool.revive()  # what GET /ready does
+            assert pool.ready is False  # the new worker is loading (and will die again)
+            text = pool.metrics.render().decode()
+            assert value(text, "docuocr_worker_restarts_total", reason="crash") == 1
+        finally:
+            pool.close()
+
+    asyncio.run(main())
 
 
 def test_page_kinds_are_the_sniffed_format_never_a_name():
