@@ -22,6 +22,7 @@ from fastapi.responses import JSONResponse, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.datastructures import FormData, UploadFile
 from starlette.exceptions import HTTPException
+from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from docuocr import __version__
@@ -34,7 +35,7 @@ from docuocr.errors import (
     Unauthorized,
 )
 from docuocr.formats import render, validate_schema
-from docuocr.metrics import CONTENT_TYPE_LATEST, Metrics
+from docuocr.metrics import CONTENT_TYPE_LATEST, UNMATCHED, Metrics
 from docuocr.pool import RETRY_AFTER_S, Pool
 from docuocr.ratelimit import RateLimiter
 
@@ -64,6 +65,19 @@ def _error(status: int, message: str, code: str) -> DocuocrError:
     if status >= 500:
         err.type = "server_error"
     return err
+
+
+def _route_template(scope: Scope) -> str:
+    """The route that served (or would have served) the request, e.g.
+    `/v1/document-ai/requests/{request_id}`: a metrics label that no client can vary. A request
+    stopped before routing (a 413 from BodyLimit) is matched here against the app's routes."""
+    route = scope.get("route")
+    if route is None:
+        for candidate in getattr(scope.get("app"), "routes", ()):
+            if candidate.matches(scope)[0] != Match.NONE:
+                route = candidate
+                break
+    return getattr(route, "path", None) or UNMATCHED
 
 
 class RequestContext:
@@ -111,7 +125,8 @@ class RequestContext:
             log.info("%s %s %d %.0fms pages=%s", scope["method"], scope["path"], status, ms, pages)
             if self.metrics is not None:
                 self.metrics.in_flight.dec()
-                self.metrics.request_done(scope, status, ms / 1000)
+                endpoint = _route_template(scope)
+                self.metrics.request_done(endpoint, scope["method"], status, ms / 1000)
             request_id.reset(token)
 
 

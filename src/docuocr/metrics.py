@@ -25,33 +25,18 @@ from prometheus_client import (
     generate_latest,
 )
 from prometheus_client.core import GaugeMetricFamily, Metric
-from starlette.routing import Match
-from starlette.types import Scope
 
 from docuocr.intake.sniff import MIME
 
-__all__ = ["CONTENT_TYPE_LATEST", "Metrics"]
+__all__ = ["CONTENT_TYPE_LATEST", "UNMATCHED", "Metrics"]
 
-UNMATCHED = "unmatched"
+UNMATCHED = "unmatched"  # the endpoint label of a path no route serves
 METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 # A small page takes about a second, a full one several; the request timeout is 180 s.
 REQUEST_BUCKETS = (0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 20, 30, 60, 120, 180, 300)
 PAGE_BUCKETS = (0.1, 0.25, 0.5, 1, 2, 3, 5, 8, 13, 20, 30, 60, 120)
 REJECT_REASONS = ("rate_limit", "queue_full", "queue_time")
 RESTART_REASONS = ("crash", "max_tasks")
-
-
-def route_of(scope: Scope) -> str:
-    """The route template that served (or would have served) the request, e.g.
-    `/v1/document-ai/requests/{request_id}`. A request stopped before routing (a 413 from the body
-    limit) is matched here against the app's routes."""
-    route = scope.get("route")
-    if route is None:
-        for candidate in getattr(scope.get("app"), "routes", ()):
-            if candidate.matches(scope)[0] != Match.NONE:
-                route = candidate
-                break
-    return getattr(route, "path", None) or UNMATCHED
 
 
 class _JobStates:
@@ -141,9 +126,8 @@ class Metrics:
         for reason in RESTART_REASONS:
             self.restarts.labels(reason)
 
-    def request_done(self, scope: Scope, status: int, seconds: float) -> None:
-        endpoint = route_of(scope)
-        method = scope.get("method", "")
+    def request_done(self, endpoint: str, method: str, status: int, seconds: float) -> None:
+        """`endpoint` is a route template or UNMATCHED, never a raw path."""
         method = method if method in METHODS else "other"
         self.requests.labels(endpoint, method, str(status)).inc()
         self.latency.labels(endpoint).observe(seconds)
