@@ -351,7 +351,8 @@ def create_app(settings: Settings, *, require_auth: bool = True) -> FastAPI:
         creds: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
     ) -> Response:
         """Prometheus metrics (text format). Needs the API key with DOCUOCR_METRICS_AUTH=1.
-        A plain function: FastAPI runs it on a thread, so reading the job store never blocks."""
+        A plain function: FastAPI runs it on a thread, so reading the job store never blocks the
+        event loop."""
         if settings.metrics_auth and require_auth:
             check_key(creds.credentials if creds else None, settings.api_keys)
         return Response(metrics.render(), media_type=CONTENT_TYPE_LATEST)
