@@ -36,7 +36,7 @@ from typing import Any
 
 import numpy as np
 
-from docuocr.config import Limits, Settings
+from docuocr.config import ModelLimits, Settings
 from docuocr.document import Document
 from docuocr.errors import DocumentTooLarge, DocuocrError, Timeout, TooManyRequests
 
@@ -52,7 +52,7 @@ HARD_KILL_GRACE_S = 30  # a job still in native code this long after its deadlin
 _ALLOC_FAILED = re.compile(r"fail(ed)? to allocate|bad_alloc|insufficient memory|out of mem", re.I)
 
 _engine = None  # the worker process's Engine, built by _init_worker
-_limits = Limits()
+_limits = ModelLimits()  # every model's limits; a job uses its model's
 _job_timeout_s = 0.0  # the running job's time limit, for the message
 
 
@@ -73,7 +73,7 @@ def threads_per_worker(workers: int) -> int:
     return max(1, (os.cpu_count() or 1) // max(1, workers))
 
 
-def _init_worker(limits: Limits, memory_mb: int = 0, threads: int = 0) -> None:
+def _init_worker(limits: ModelLimits, memory_mb: int = 0, threads: int = 0) -> None:
     """Runs once in each new worker: cap its memory, then load the models there, not per request."""
     global _engine, _limits
     if threads > 0:  # an explicit DOCUOCR_ENGINE_RUNTIME_THREADS still wins
@@ -132,12 +132,13 @@ def _ocr(
             raise _timeout(timeout_s)
         signal.setitimer(signal.ITIMER_REAL, left)
         faulthandler.dump_traceback_later(left + HARD_KILL_GRACE_S, exit=True)
+    limits = _limits[model]
     try:
         if not with_previews:
-            return ocr_bytes(data, _engine, _limits, model)
+            return ocr_bytes(data, _engine, limits, model)
         shots: list[dict] = []
         doc = ocr_bytes(
-            data, _engine, _limits, model, on_page=lambda img: shots.append(preview(img))
+            data, _engine, limits, model, on_page=lambda img: shots.append(preview(img))
         )
         return doc, shots
     except DocuocrError as exc:
