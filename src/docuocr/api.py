@@ -1,7 +1,8 @@
 """The HTTP API: Upstage's `POST /v1/document-ai/ocr`, served from a local worker pool.
 
-The order of checks is deliberate: body size (from Content-Length), API key and admission all
-happen before the body is read, and model and schema are checked before any OCR is spent.
+The order of checks is deliberate: body size (from Content-Length, against the largest model's
+limit), API key and admission all happen before the body is read, and model, schema and the
+document's size against its model's limit are checked before any OCR is spent.
 """
 
 from __future__ import annotations
@@ -151,7 +152,10 @@ class BodyLimit:
 def check_document(document: UploadFile, model: str, limits: ModelLimits) -> None:
     """The parsed upload against its model's size limit, before it is read into memory; the 413
     says which model took it and what the other models allow."""
-    size = document.size if document.size is not None else document.file.seek(0, 2)
+    size = document.size
+    if size is None:  # the multipart parser counts it; measure the spooled file otherwise
+        size = document.file.seek(0, 2)
+        document.file.seek(0)
     own = limits[model]
     if size <= own.max_file_bytes:
         return
