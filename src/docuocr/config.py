@@ -62,9 +62,9 @@ class Limits:
     pixel_dpi: float = 300.0  # a PDF or office page's pixels are counted as if rendered at this
     office_timeout_s: float = 120.0
     pdf_dpi: float = 150.0  # the hosted API renders an A4 page as 1242x1755, i.e. 150 DPI
-    # A page with more pixels is read shrunk (by a whole factor) to at most this many: the engine
-    # reads a 100 MP page within the default worker memory, a 150 MP one it would not. Its boxes
-    # and size are reported in the full page's pixels.
+    # A page with more pixels is read shrunk (by a whole factor) to at most this many, and its boxes
+    # and size reported in the full page's pixels: the engine's memory grows with the pixels
+    # (intake/shrink.py), and ocr-2.2.1's largest pages are read whole, as before.
     read_pixels: int = 100_000_000
 
     @classmethod

@@ -7,13 +7,9 @@ from docuocr.errors import DocumentTooLarge, InvalidDocument, PageTooLarge
 
 
 def check_file_size(data: bytes, limits: Limits) -> None:
-    check_upload_size(len(data), limits)
-
-
-def check_upload_size(size: int, limits: Limits) -> None:
-    if size > limits.max_file_bytes:
+    if len(data) > limits.max_file_bytes:
         raise DocumentTooLarge(
-            f"the document is {size / 2**20:.1f} MB, over the limit of "
+            f"the document is {len(data) / 2**20:.1f} MB, over the limit of "
             f"{limits.max_file_bytes / 2**20:g} MB of model {limits.model}"
         )
 
