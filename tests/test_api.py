@@ -19,7 +19,7 @@ import pytest
 import requests
 from PIL import Image, ImageDraw
 
-from docgen import PHRASE, font, png
+from docgen import PHRASE, bmp, font, png, text_pdf, tiff
 from docuocr.api import create_app
 from docuocr.auth import load_or_create_key
 from docuocr.config import Settings
@@ -234,7 +234,8 @@ def test_413_on_a_51_mb_upload(server):
 
 
 def test_413_while_streaming_without_content_length(server):
-    """A chunked body that never ends: the 413 must come from counting, not from the whole body."""
+    """A chunked body that never ends: the 413 must come from counting, not from the whole body.
+    While it streams, the model is not known yet: the limit is the largest model's, 100 MB."""
     host, port = server.url.removeprefix("http://").split(":")
     head = (
         "POST /v1/document-ai/ocr HTTP/1.1\r\nHost: localhost\r\n"
@@ -245,13 +246,87 @@ def test_413_while_streaming_without_content_length(server):
     mb = b"\0" * 2**20
     with socket.create_connection((host, int(port)), timeout=60) as s:
         s.sendall(head + b"%x\r\n%s\r\n" % (len(part), part))
-        for _ in range(51):
+        for _ in range(101):
             s.sendall(b"%x\r\n%s\r\n" % (len(mb), mb))
         # No terminating chunk: a server waiting for the whole body would never answer.
         reply = b""
         while b"\r\n\r\n" not in reply:
             reply += s.recv(65536)
     assert reply.startswith(b"HTTP/1.1 413 "), reply[:200]
+
+
+# --- each model's limits (Upstage's current `ocr`, the seed's `ocr-2.2.1`) --------------------
+
+
+def post_model(server, name: str, data: bytes, model: str, model_first: bool = False):
+    """The cookbook sends the model after the document; some clients send it before."""
+    parts = [("document", (name, data)), ("model", (None, model))]
+    return requests.post(
+        server.url + ENDPOINTS[1], headers=AUTH, files=parts[::-1] if model_first else parts
+    )
+
+
+@functools.cache
+def bmp_57_mib() -> bytes:
+    """A 57 MiB BMP (5000 x 3986 x 3 bytes, 20 MP): over ocr-2.2.1's 50 MB, within ocr's 100."""
+    img = Image.new("RGB", (5000, 3986), "white")
+    ImageDraw.Draw(img).text((200, 200), "Bitmap page reads well", font=font(90), fill="black")
+    data = bmp(img)
+    assert 57 * 2**20 <= len(data) < 58 * 2**20
+    return data
+
+
+@pytest.mark.parametrize("model_first", [False, True], ids=["model after", "model before"])
+def test_57_mib_bmp_is_413_for_ocr_2_2_1_and_read_by_ocr(server, model_first):
+    data = bmp_57_mib()
+    error = error_of(post_model(server, "scan.bmp", data, "ocr-2.2.1", model_first), 413)
+    assert error["code"] == "document_too_large"
+    assert "ocr-2.2.1" in error["message"] and "50 MB" in error["message"]
+    assert "model=ocr takes up to 100 MB" in error["message"]  # names the fix
+    response = post_model(server, "scan.bmp", data, "ocr", model_first)
+    assert response.status_code == 200, response.text
+    body = response.json()
+    check_shape(body, pages=1)  # the response is exactly the ocr-2.2.1 one
+    assert (body["pages"][0]["width"], body["pages"][0]["height"]) == (5000, 3986)
+    assert body["text"] == "Bitmap page reads well"
+
+
+def test_page_count_follows_the_model(server):
+    """ocr refuses more than 100 pages, ocr-2.2.1 reads the first 30. Blank 64 x 64 TIFF frames
+    keep it fast; the 100-page PDF is read at intake level (test_intake.py: through the server it
+    took 40 s)."""
+    started = time.perf_counter()
+    pdf = text_pdf([f"page {i + 1}" for i in range(101)], size=(72, 90))
+    error = error_of(post_model(server, "long.pdf", pdf, "ocr"), 413)
+    assert time.perf_counter() - started < 5  # refused before a page is rendered
+    assert error["code"] == "too_many_pages" and "101 pages" in error["message"]
+    frames = tiff([Image.new("L", (64, 64), 255)] * 35)
+    response = post_model(server, "long.tiff", frames, "ocr-2.2.1")
+    assert response.status_code == 200, response.text
+    check_shape(response.json(), pages=30)
+    response = post_model(server, "long.tiff", frames, "ocr", model_first=True)
+    assert response.status_code == 200, response.text
+    check_shape(response.json(), pages=35)
+
+
+def test_150_mp_png_is_read_by_ocr_within_the_memory_cap_and_413_for_ocr_2_2_1(server):
+    """A 15000 x 10000 scan (150 MP) is read shrunk to 7500 x 5000 in the worker, under the default
+    6 GB cap (by hand: 2.2 GB peak against 3.9 GB read whole), and reported in its own pixels."""
+    img = Image.new("L", (15000, 10000), 255)
+    draw = ImageDraw.Draw(img)
+    for i, line in enumerate(["Large scan reads well", "Second line of the scan"]):
+        draw.text((1000, 2000 + 3000 * i), line, font=font(240), fill=0)
+    data = png(img)
+    error = error_of(post_model(server, "scan.png", data, "ocr-2.2.1"), 413)
+    assert error["code"] == "page_too_large" and "15000x10000" in error["message"]
+    response = post_model(server, "scan.png", data, "ocr")
+    assert response.status_code == 200, response.text
+    body = response.json()
+    check_shape(body, pages=1)
+    assert (body["pages"][0]["width"], body["pages"][0]["height"]) == (15000, 10000)
+    assert body["text"] == "Large scan reads well \nSecond line of the scan"
+    first = body["pages"][0]["words"][0]["boundingBox"]["vertices"][0]
+    assert abs(first["x"] - 1000) < 60 and abs(first["y"] - 2000) < 120, first
 
 
 def test_worker_crash_is_a_500_and_the_pool_recovers(server):

@@ -70,6 +70,33 @@ def test_reads_english_words_with_boxes(engine):
     assert invoice.quad[1][0] <= number.quad[0][0] + 2
 
 
+@pytest.mark.parametrize("turn", [1, 6])  # upright, and stored turned (EXIF orientation 6)
+def test_a_page_read_shrunk_reports_boxes_in_the_uploaded_pixels(engine, turn):
+    """A page over `read_pixels` is read at a whole fraction of its size; its words, page size
+    and boxes come back as from the full page (a 150 MP scan is read so in the server)."""
+    import io
+    from dataclasses import replace
+
+    from docuocr.pipeline import ocr_bytes
+
+    img = Image.fromarray(page(ENGLISH, LATIN_FONT, size=80)).resize((2200, 1080))
+    exif = Image.Exif()
+    exif[0x0112] = turn
+    buf = io.BytesIO()
+    img.save(buf, "PNG", exif=exif.tobytes())
+    data = buf.getvalue()
+    full = ocr_bytes(data, engine, Limits())
+    shrunk = ocr_bytes(data, engine, replace(Limits(), read_pixels=700_000), "ocr")  # 1/2
+    assert shrunk.model == "ocr-2.2.1"  # the alias reports its version, as before
+    (a,), (b,) = full.pages, shrunk.pages
+    assert (
+        (b.width, b.height) == (a.width, a.height) == ((2200, 1080) if turn == 1 else (1080, 2200))
+    )
+    assert b.text == a.text and [line.text for line in b.lines] == ENGLISH
+    for x, y in zip(a.words, b.words, strict=True):
+        assert np.abs(np.array(x.quad) - np.array(y.quad)).max() <= 8, (x.text, x.quad, y.quad)
+
+
 def test_reads_korean_with_our_model(engine):
     result = engine.read(page(KOREAN, KOREAN_FONT))
     words = [w.text for w in result.words]

@@ -8,14 +8,15 @@ import struct
 import time
 import zipfile
 import zlib
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 import pytest
-from PIL import Image
+from PIL import Image, ImageDraw
 
 import docgen
-from docuocr.config import Limits
+from docuocr.config import MODEL_LIMITS, Limits, ModelLimits, resolve_model
 from docuocr.errors import (
     DocumentTooLarge,
     DocuocrError,
@@ -26,6 +27,7 @@ from docuocr.errors import (
 )
 from docuocr.intake import load, office
 from docuocr.intake.pdf import render_scale
+from docuocr.intake.shrink import factor, full_size
 from docuocr.intake.sniff import MIME
 
 needs_soffice = pytest.mark.skipif(docgen.SOFFICE is None, reason="LibreOffice is not installed")
@@ -302,6 +304,136 @@ def test_file_size_limit():
     with pytest.raises(DocumentTooLarge) as err:
         load(data, Limits(max_file_bytes=len(data) - 1))
     assert err.value.status == 413
+
+
+# --- each model's limits --------------------------------------------------------------------
+
+OCR = MODEL_LIMITS["ocr"][0]  # Upstage's current `ocr`
+SEED = MODEL_LIMITS["ocr-2.2.1"][0]  # the seed's `ocr-2.2.1`
+
+
+def test_models_have_the_limits_upstage_documents():
+    assert (SEED.max_file_bytes, SEED.max_pages, SEED.truncate_pages) == (50 * 2**20, 30, True)
+    assert (SEED.max_page_pixels, SEED.pixel_dpi) == (100_000_000, 300)
+    assert (OCR.max_file_bytes, OCR.max_pages, OCR.truncate_pages) == (100 * 2**20, 100, False)
+    assert (OCR.max_page_pixels, OCR.pixel_dpi) == (200_000_000, 150)
+    limits = ModelLimits()
+    assert limits[resolve_model(None)] == SEED  # no model: the seed's model and limits
+    assert limits[resolve_model("ocr")] == OCR and limits["ocr-2.2.1"] == SEED
+    assert limits.largest == OCR
+
+
+def test_limit_overrides_apply_to_their_own_model(monkeypatch):
+    monkeypatch.setenv("DOCUOCR_MAX_FILE_MB", "20")
+    monkeypatch.setenv("DOCUOCR_OCR_MAX_PAGES", "7")
+    monkeypatch.setenv("DOCUOCR_OCR_MAX_PAGE_PIXELS", "1000")
+    monkeypatch.setenv("DOCUOCR_PDF_DPI", "100")  # not a limit: every model renders so
+    limits = ModelLimits.from_env()
+    assert limits["ocr-2.2.1"].max_file_bytes == 20 * 2**20
+    assert limits["ocr"].max_file_bytes == 100 * 2**20
+    assert (limits["ocr"].max_pages, limits["ocr-2.2.1"].max_pages) == (7, 30)
+    assert (limits["ocr"].max_page_pixels, limits["ocr-2.2.1"].max_page_pixels) == (
+        1000,
+        100_000_000,
+    )
+    assert limits["ocr"].pdf_dpi == limits["ocr-2.2.1"].pdf_dpi == 100
+    assert Limits.from_env() == limits["ocr-2.2.1"]
+
+
+def _pages_pdf(n: int) -> bytes:
+    """n tiny pages (1 x 1.25 inch) with a word each: cheap to render, cheap to read."""
+    return docgen.text_pdf([f"page {i + 1}" for i in range(n)], size=(72, 90))
+
+
+def test_ocr_reads_100_pages_and_refuses_101_before_rendering():
+    out = load(_pages_pdf(100), OCR)
+    assert (len(out.pages), out.total_pages) == (100, 100)
+    started = time.perf_counter()
+    with pytest.raises(DocumentTooLarge) as err:
+        load(_pages_pdf(101), OCR)
+    assert time.perf_counter() - started < 1
+    assert (err.value.status, err.value.code) == (413, "too_many_pages")
+    assert "101 pages" in err.value.message and "model ocr" in err.value.message
+    # The seed's model reads the first 30 of either, as the hosted ocr-2.2.1 did.
+    out = load(_pages_pdf(35), SEED)
+    assert (len(out.pages), out.total_pages) == (30, 35)
+
+
+def test_tiff_page_count_follows_the_model():
+    data = docgen.tiff([Image.new("L", (32, 32), 255)] * 101)
+    with pytest.raises(DocumentTooLarge, match="101 pages"):
+        load(data, OCR)
+    assert len(load(data, SEED).pages) == 30
+
+
+def test_pdf_page_pixels_are_counted_at_the_models_dpi():
+    # 3000 x 3000 pt: 12500 x 12500 = 156 MP at 300 DPI, 6250 x 6250 = 39 MP at 150 DPI.
+    with pytest.raises(PageTooLarge, match="300 DPI"):
+        load(docgen.text_pdf(["big"], size=(3000, 3000)), SEED)
+    assert load(docgen.text_pdf(["big"], size=(3000, 3000)), replace(OCR, max_pages=1)).pages
+    # 7000 x 7000 pt: 14583 x 14583 = 213 MP at 150 DPI, over ocr's 200 MP.
+    with pytest.raises(PageTooLarge, match="150 DPI") as err:
+        load(docgen.text_pdf(["huge"], size=(7000, 7000)), OCR)
+    assert "14583x14583" in err.value.message and "model ocr" in err.value.message
+
+
+def test_pdf_page_over_the_read_size_is_rendered_smaller_and_reported_full():
+    # 6000 x 5000 pt at 150 DPI: 12500 x 10417 = 130 MP, rendered at half that on each side.
+    out = load(docgen.text_pdf(["wide"], size=(6000, 5000)), OCR)
+    assert out.pages[0].size == (6250, 5209)
+    assert full_size(out.pages[0]) == (12500, 10417)
+
+
+def _big_scan() -> Image.Image:
+    """15000 x 10000 (150 MP), bilevel: fast to make and small to send."""
+    img = Image.new("1", (15000, 10000), 1)
+    ImageDraw.Draw(img).text((600, 600), "big scan", font=docgen.font(300), fill=0)
+    return img
+
+
+def test_150_mp_image_is_decoded_shrunk_for_ocr_and_refused_for_the_seed():
+    data = docgen.png(_big_scan())
+    with pytest.raises(PageTooLarge, match="15000x10000"):
+        load(data, SEED)
+    page = load(data, OCR).pages[0]
+    assert (page.size, full_size(page), page.mode) == ((7500, 5000), (15000, 10000), "RGB")
+    ink = np.asarray(page.convert("L").crop((300, 300, 2500, 500))) < 128
+    assert ink.mean() > 0.02  # the text survived the shrinking, grey rather than lost
+
+
+@pytest.mark.parametrize(
+    ("make", "mode"),
+    [
+        (lambda img: docgen.jpeg(img, orientation=6), "jpeg turned"),
+        (lambda img: docgen.png(img.convert("P")), "palette"),
+        (lambda img: docgen.png(img.convert("1")), "bilevel"),
+        (lambda img: docgen.tiff([img.convert("L"), img.convert("L")]), "tiff pages"),
+        (
+            lambda img: docgen.png(Image.fromarray(np.asarray(img.convert("L"), np.uint16) * 257)),
+            "16-bit",
+        ),
+    ],
+)
+def test_shrinking_keeps_each_kind_of_image(make, mode):
+    img = docgen.phrase_image(size=(2000, 400), font_size=112)
+    limits = replace(OCR, read_pixels=300_000)  # 800,000 pixels: read at half size
+    assert factor(2000, 400, limits.read_pixels) == 2
+    pages = load(make(img), limits).pages
+    turned = mode == "jpeg turned"
+    for page in pages:
+        assert page.size == ((200, 1000) if turned else (1000, 200))
+        assert full_size(page) == ((400, 2000) if turned else (2000, 400))
+        assert page.mode == "RGB"
+        want = docgen.phrase_image(size=(1000, 200), font_size=56)
+        assert abs(dark(page) - dark(want)) < 0.03, mode
+
+
+def test_pages_within_the_read_size_are_not_shrunk():
+    page = load(docgen.png(docgen.phrase_image()), OCR).pages[0]
+    assert full_size(page) == page.size == (1000, 200)
+    assert factor(10000, 10000, 100_000_000) == 1
+    assert factor(10001, 10000, 100_000_000) == 2
+    assert factor(30000, 20000, 100_000_000) == 3
 
 
 # --- bad input -------------------------------------------------------------------------------

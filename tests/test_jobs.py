@@ -148,6 +148,9 @@ def test_prepare_rejects_what_intake_rejects():
 def test_prepare_counts_pages_beyond_the_sync_page_limit():
     pdf = text_pdf(["x"] * 35, size=(200, 100))
     assert prepare(pdf, "pdf", replace(Limits(), max_pages=30))[2] == 35
+    # ocr refuses more than 100 pages per sync call; the async API has its own page limit.
+    pdf = text_pdf(["x"] * 101, size=(200, 100))
+    assert prepare(pdf, "pdf", Limits.from_env("ocr"))[2] == 101
 
 
 def test_signed_links(tmp_path):
@@ -377,3 +380,35 @@ def test_submissions_share_the_per_key_rate_limit(servers):
     # polling is not a submission: it stays open to the same key
     listed = requests.get(server.url + "/v1/document-ai/requests", headers=AUTH, timeout=10)
     assert listed.status_code == 200 and len(listed.json()["requests"]) == 2
+
+
+def test_async_jobs_follow_the_models_limits(servers):
+    """A 57 MiB BMP: over ocr-2.2.1's 50 MB (413 at submission, nothing stored), within ocr's
+    100 MB; the request and its result still report the model version as before."""
+    from PIL import ImageDraw
+
+    server = servers()
+    submit = server.url + "/v1/document-ai/async/ocr"
+    img = Image.new("RGB", (5000, 3986), "white")
+    ImageDraw.Draw(img).text((200, 200), "Bitmap page reads well", font=font(90), fill="black")
+    buf = io.BytesIO()
+    img.save(buf, "BMP")
+    data = buf.getvalue()
+    assert len(data) > 57 * 2**20
+    parts = [("model", (None, "ocr-2.2.1")), ("document", ("scan.bmp", data))]
+    r = requests.post(submit, headers=AUTH, files=parts, timeout=60)
+    assert r.status_code == 413 and "ocr-2.2.1" in r.json()["error"]["message"], r.text
+    parts = [("document", ("scan.bmp", data)), ("model", (None, "ocr"))]
+    r = requests.post(submit, headers=AUTH, files=parts, timeout=60)
+    assert r.status_code == 202, r.text
+    job_id = r.json()["request_id"]
+    deadline = time.monotonic() + 120
+    while (state := server.job(job_id).json())["status"] not in ("completed", "failed"):
+        assert time.monotonic() < deadline, state
+        time.sleep(0.5)
+    assert state["status"] == "completed", state
+    assert state["model"] == state["batches"][0]["model"] == "ocr-2.2.1"
+    body = requests.get(state["batches"][0]["download_url"], timeout=10).json()
+    assert body["modelVersion"] == "ocr-2.2.1"
+    assert (body["pages"][0]["width"], body["text"]) == (5000, "Bitmap page reads well")
+    server.stop()

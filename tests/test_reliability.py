@@ -323,6 +323,33 @@ def test_memory_blow_up_fails_only_that_request(server, make, filename):
     assert server.worker_pids() == [worker]
 
 
+def _big_scan() -> tuple[bytes, list[str]]:
+    """A 15000 x 10000 scan (150 MP) of 40 lines, and its lines."""
+    img = Image.new("L", (15000, 10000), 255)
+    draw = ImageDraw.Draw(img)
+    face = docgen.font(60)
+    lines = [f"large scan line {i} of the memory test reads well {i * 7}" for i in range(40)]
+    for i, line in enumerate(lines):
+        draw.text((400, 400 + 225 * i), line, font=face, fill=0)
+    return docgen.encode(img, "PNG"), lines
+
+
+def test_150_mp_scan_is_read_shrunk_within_the_memory_cap(server):
+    """model=ocr takes pages up to 200 MP; one over 100 MP is read at a whole fraction of its size
+    (intake/shrink.py). Read whole, this scan needs 3.9 GB and overflows the cap (413
+    out_of_memory, tried by hand with DOCUOCR_READ_PIXELS=0); read at 7500 x 5000 it peaks near
+    2.2 GB, and every line comes back, boxed in the scan's own pixels."""
+    data, lines = _big_scan()
+    response, elapsed = post(server, data, "scan.png", FILE_KEYS[3], model="ocr")
+    body = check_answer(server, response, elapsed, "150 MP scan")
+    assert response.status_code == 200, response.text
+    page = body["pages"][0]
+    assert (page["width"], page["height"]) == (15000, 10000)
+    assert page["text"].split(" \n") == lines
+    last = page["words"][-1]["boundingBox"]["vertices"][2]  # "273", bottom right
+    assert 400 + 225 * 39 < last["y"] < 400 + 225 * 40, last
+
+
 def _tiff_failing_at_page_3() -> bytes:
     """Three text pages; the third one's compressed strip is damaged."""
     pages = []

@@ -1,7 +1,8 @@
 """The HTTP API: Upstage's `POST /v1/document-ai/ocr`, served from a local worker pool.
 
-The order of checks is deliberate: body size (from Content-Length), API key and admission all
-happen before the body is read, and model and schema are checked before any OCR is spent.
+The order of checks is deliberate: body size (from Content-Length, against the largest model's
+limit), API key and admission all happen before the body is read, and model, schema and the
+document's size against its model's limit are checked before any OCR is spent.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from docuocr import __version__
 from docuocr.auth import check_key
-from docuocr.config import DEFAULT_MODEL, MODELS, Settings, resolve_model
+from docuocr.config import DEFAULT_MODEL, MODELS, ModelLimits, Settings, resolve_model
 from docuocr.errors import (
     DocumentTooLarge,
     DocuocrError,
@@ -132,16 +133,23 @@ class RequestContext:
 
 class BodyLimit:
     """413 for a body over the limit, decided from Content-Length when there is one and by
-    counting the bytes as they stream in otherwise, so nothing large is ever buffered first."""
+    counting the bytes as they stream in otherwise, so nothing large is ever buffered first.
 
-    def __init__(self, app: ASGIApp, max_file_bytes: int) -> None:
+    The model is a form field that may come before or after the document, so while the body
+    streams the limit is the largest any model takes; `check_document` then holds the document
+    to its own model's limit once the form is parsed."""
+
+    def __init__(self, app: ASGIApp, limits: ModelLimits) -> None:
         self.app = app
-        self.max_file_mb = max_file_bytes / 2**20
-        self.max_body = max_file_bytes + MULTIPART_ALLOWANCE
+        largest = limits.largest
+        self.max_file_mb = largest.max_file_bytes / 2**20
+        self.model = largest.model
+        self.max_body = largest.max_file_bytes + MULTIPART_ALLOWANCE
 
     def _too_large(self) -> DocumentTooLarge:
         return DocumentTooLarge(
-            f"the upload is larger than the {self.max_file_mb:g} MB limit (DOCUOCR_MAX_FILE_MB)"
+            f"the upload is larger than {self.max_file_mb:g} MB, the limit of model {self.model} "
+            "(the largest of any model)"
         )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -161,6 +169,28 @@ class BodyLimit:
             return message
 
         await self.app(scope, counting_receive, send)
+
+
+def check_document(document: UploadFile, model: str, limits: ModelLimits) -> None:
+    """The parsed upload against its model's size limit, before it is read into memory; the 413
+    says which model took it and what the other models allow."""
+    size = document.size
+    if size is None:  # the multipart parser counts it; measure the spooled file otherwise
+        size = document.file.seek(0, 2)
+        document.file.seek(0)
+    own = limits[model]
+    if size <= own.max_file_bytes:
+        return
+    others = [
+        f"model={name} takes up to {other.max_file_bytes / 2**20:g} MB"
+        for name, other in sorted(limits.by_model.items())
+        if other.max_file_bytes >= size
+    ]
+    hint = f" ({'; '.join(others)})" if others else ""
+    raise DocumentTooLarge(
+        f"the document is {size / 2**20:.1f} MB, over the {own.max_file_bytes / 2**20:g} MB limit "
+        f"of model {model}{hint}"
+    )
 
 
 async def _docuocr_error(request: Request, exc: DocuocrError) -> JSONResponse:
@@ -210,7 +240,7 @@ _FORM_SCHEMA = {
         "model": {
             "type": "string",
             "default": DEFAULT_MODEL,
-            "description": f"Model version or alias: {', '.join(sorted(MODELS))}.",
+            "description": f"Model: {', '.join(sorted(MODELS))}; each has its own limits.",
         },
         "schema": {
             "type": "string",
@@ -286,7 +316,7 @@ def create_app(settings: Settings, *, require_auth: bool = True) -> FastAPI:
     app.add_exception_handler(HTTPException, _http_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     # Added last = outermost: the request id covers the 413 as well.
-    app.add_middleware(BodyLimit, max_file_bytes=settings.limits.max_file_bytes)
+    app.add_middleware(BodyLimit, limits=settings.limits)
     app.add_middleware(RequestContext, metrics=metrics)
     app.state.metrics = metrics
 
@@ -307,6 +337,7 @@ def create_app(settings: Settings, *, require_auth: bool = True) -> FastAPI:
                 model = resolve_model(_form_text(form, "model"))
                 schema = _form_text(form, "schema")
                 validate_schema(schema)
+                check_document(document, model, settings.limits)
                 data = await document.read()
             doc = await pool.ocr(data, model)
         request.state.pages = len(doc.pages)

@@ -152,7 +152,7 @@ def _ocr(files: list[Path], out: Path | None, schema: str | None, model_name: st
     if out is not None:
         out.mkdir(parents=True, exist_ok=True)
 
-    limits = Limits.from_env()
+    limits = Limits.from_env(model)
     failed = 0
     for n, (path, result, seconds) in enumerate(_read_all(files, model, limits), 1):
         try:

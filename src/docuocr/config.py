@@ -3,22 +3,27 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from docuocr.errors import DocuocrError, ModelNotFound
 
+# The model names a request may ask for, and the version each one's responses report.
 MODELS = {"ocr-2.2.1": "ocr-2.2.1", "ocr": "ocr-2.2.1"}
+# A request without a model: Upstage's seed documentation serves it with `ocr-2.2.1` (the field
+# is optional there); its current documentation always sends `model=ocr` and says nothing of a
+# request without one, so such a request keeps the seed's model and limits.
 DEFAULT_MODEL = "ocr-2.2.1"
 
 
 def resolve_model(name: str | None) -> str:
-    """The model version a request asks for; Upstage's aliases map to the version they name."""
+    """The model a request asks for (a key of MODELS): it decides the limits, and
+    `model_version` what the response reports."""
     name = (name or "").strip()
     if not name:
         return DEFAULT_MODEL
     if name in MODELS:
-        return MODELS[name]
+        return name
     valid = ", ".join(sorted(MODELS))
     if name.startswith("document-parse"):
         raise DocuocrError(
@@ -27,6 +32,11 @@ def resolve_model(name: str | None) -> str:
             code="unsupported_model",
         )
     raise ModelNotFound(f"model {name!r} not found; valid models: {valid}")
+
+
+def model_version(name: str) -> str:
+    """The version a response reports for model `name` (`ocr` → `ocr-2.2.1`, as today)."""
+    return MODELS.get(name, name)
 
 
 def _int(name: str, default: int) -> int:
@@ -52,23 +62,77 @@ def _bool(name: str, default: bool) -> bool:
 
 @dataclass(frozen=True)
 class Limits:
-    """Input limits; defaults equal the hosted API's."""
+    """One model's input limits; the defaults are the seed's `ocr-2.2.1`."""
 
+    model: str = DEFAULT_MODEL  # whose limits these are, for the messages
     max_file_bytes: int = 50 * 1024 * 1024
     max_pages: int = 30
+    # Past max_pages: read the first max_pages (ocr-2.2.1), or refuse the file with a 413 (ocr).
+    truncate_pages: bool = True
     max_page_pixels: int = 100_000_000
+    pixel_dpi: float = 300.0  # a PDF or office page's pixels are counted as if rendered at this
     office_timeout_s: float = 120.0
     pdf_dpi: float = 150.0  # the hosted API renders an A4 page as 1242x1755, i.e. 150 DPI
+    # A page with more pixels is read shrunk (by a whole factor) to at most this many, and its boxes
+    # and size reported in the full page's pixels: the engine's memory grows with the pixels
+    # (intake/shrink.py), and ocr-2.2.1's largest pages are read whole, as before.
+    read_pixels: int = 100_000_000
 
     @classmethod
-    def from_env(cls) -> Limits:
-        return cls(
-            max_file_bytes=_int("DOCUOCR_MAX_FILE_MB", 50) * 1024 * 1024,
-            max_pages=_int("DOCUOCR_MAX_PAGES", 30),
-            max_page_pixels=_int("DOCUOCR_MAX_PAGE_PIXELS", 100_000_000),
-            office_timeout_s=_float("DOCUOCR_OFFICE_TIMEOUT", 120.0),
-            pdf_dpi=_float("DOCUOCR_PDF_DPI", 150.0),
+    def from_env(cls, model: str = DEFAULT_MODEL) -> Limits:
+        """`model`'s limits (see MODEL_LIMITS), with its DOCUOCR_* overrides."""
+        base, prefix = MODEL_LIMITS.get(model, MODEL_LIMITS[DEFAULT_MODEL])
+        return replace(
+            base,
+            max_file_bytes=_int(f"{prefix}MAX_FILE_MB", base.max_file_bytes // 2**20) * 2**20,
+            max_pages=_int(f"{prefix}MAX_PAGES", base.max_pages),
+            max_page_pixels=_int(f"{prefix}MAX_PAGE_PIXELS", base.max_page_pixels),
+            office_timeout_s=_float("DOCUOCR_OFFICE_TIMEOUT", base.office_timeout_s),
+            pdf_dpi=_float("DOCUOCR_PDF_DPI", base.pdf_dpi),
+            read_pixels=_int("DOCUOCR_READ_PIXELS", base.read_pixels),
         )
+
+
+# Each model's limits, as Upstage documents them, and the prefix of its DOCUOCR_* overrides
+# (DOCUOCR_MAX_FILE_MB, DOCUOCR_OCR_MAX_FILE_MB, ...).
+MODEL_LIMITS: dict[str, tuple[Limits, str]] = {
+    # The seed's documentation: 50 MB, the first 30 pages, 100 MP counted at 300 DPI.
+    "ocr-2.2.1": (Limits(model="ocr-2.2.1"), "DOCUOCR_"),
+    # Upstage's current documentation of `ocr`: 100 MB, up to 100 pages per synchronous call
+    # (413 above), 200 MP counted at 150 DPI.
+    "ocr": (
+        Limits(
+            model="ocr",
+            max_file_bytes=100 * 2**20,
+            max_pages=100,
+            truncate_pages=False,
+            max_page_pixels=200_000_000,
+            pixel_dpi=150.0,
+        ),
+        "DOCUOCR_OCR_",
+    ),
+}
+
+
+@dataclass(frozen=True)
+class ModelLimits:
+    """The limits of every model, by the name a request asks for."""
+
+    by_model: dict[str, Limits] = field(
+        default_factory=lambda: {name: limits for name, (limits, _) in MODEL_LIMITS.items()}
+    )
+
+    def __getitem__(self, model: str) -> Limits:
+        return self.by_model.get(model) or self.by_model[DEFAULT_MODEL]
+
+    @property
+    def largest(self) -> Limits:
+        """The model that takes the largest file: its size is the upload limit while streaming."""
+        return max(self.by_model.values(), key=lambda limits: limits.max_file_bytes)
+
+    @classmethod
+    def from_env(cls) -> ModelLimits:
+        return cls({name: Limits.from_env(name) for name in MODEL_LIMITS})
 
 
 @dataclass(frozen=True)
@@ -78,7 +142,7 @@ class Settings:
     workers: int = field(default_factory=lambda: os.cpu_count() or 1)
     request_timeout_s: float = 180.0
     queue_size: int = 16
-    limits: Limits = field(default_factory=Limits)
+    limits: ModelLimits = field(default_factory=ModelLimits)
     # A 100 MP page (the pixel limit) peaks near 4.5 GB of address space in a worker.
     worker_memory_mb: int = 6144
     worker_max_tasks: int = 200  # jobs before the pool is replaced, when idle; 0 = never
@@ -100,7 +164,7 @@ class Settings:
             workers=_int("DOCUOCR_WORKERS", os.cpu_count() or 1),
             request_timeout_s=_float("DOCUOCR_REQUEST_TIMEOUT", 180.0),
             queue_size=_int("DOCUOCR_QUEUE_SIZE", 16),
-            limits=Limits.from_env(),
+            limits=ModelLimits.from_env(),
             worker_memory_mb=_int("DOCUOCR_WORKER_MEMORY_MB", cls.worker_memory_mb),
             worker_max_tasks=_int("DOCUOCR_WORKER_MAX_TASKS", cls.worker_max_tasks),
             rate_limit=_float("DOCUOCR_RATE_LIMIT", cls.rate_limit),

@@ -7,7 +7,7 @@ page's rotation.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from statistics import fmean
 
 Point = tuple[float, float]
@@ -54,6 +54,17 @@ class Page:
     def confidence(self) -> float:
         words = self.words
         return fmean(w.confidence for w in words) if words else 0.0
+
+    def scaled_to(self, width: int, height: int) -> Page:
+        """This page as read from an image of width x height pixels instead (a page read shrunk)."""
+        if (width, height) == (self.width, self.height):
+            return self
+        sx, sy = width / self.width, height / self.height
+        lines = [
+            Line([replace(w, quad=tuple((x * sx, y * sy) for x, y in w.quad)) for w in line.words])
+            for line in self.lines
+        ]
+        return replace(self, width=width, height=height, lines=lines)
 
 
 @dataclass

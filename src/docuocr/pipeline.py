@@ -7,10 +7,11 @@ from collections.abc import Callable
 import numpy as np
 from PIL import Image
 
-from docuocr.config import DEFAULT_MODEL, Limits
+from docuocr.config import DEFAULT_MODEL, Limits, model_version
 from docuocr.document import Document
 from docuocr.engine import Engine
 from docuocr.intake import load
+from docuocr.intake.shrink import full_size
 
 
 def ocr_bytes(
@@ -20,11 +21,14 @@ def ocr_bytes(
     model: str = DEFAULT_MODEL,
     on_page: Callable[[Image.Image], object] | None = None,
 ) -> Document:
-    """`on_page` sees each page image the engine reads (the viewer's previews come from it)."""
+    """`model` is the model asked for (its version goes in the Document); `limits` its limits.
+    `on_page` sees each page image the engine reads (the viewer's previews come from it).
+    A page read shrunk is reported at its full size (intake/shrink.py)."""
     intake = load(data, limits)
     pages = []
     for img in intake.pages:
         if on_page is not None:
             on_page(img)
-        pages.append(engine.read(np.asarray(img.convert("RGB"))))
-    return Document(pages=pages, model=model, total_pages=intake.total_pages)
+        page = engine.read(np.asarray(img.convert("RGB")))
+        pages.append(page.scaled_to(*full_size(img)))
+    return Document(pages=pages, model=model_version(model), total_pages=intake.total_pages)

@@ -41,7 +41,7 @@ from typing import Any
 
 import numpy as np
 
-from docuocr.config import Limits, Settings
+from docuocr.config import ModelLimits, Settings
 from docuocr.document import Document
 from docuocr.errors import DocumentTooLarge, DocuocrError, Timeout, TooManyRequests
 from docuocr.intake.sniff import sniff
@@ -59,7 +59,7 @@ HARD_KILL_GRACE_S = 30  # a job still in native code this long after its deadlin
 _ALLOC_FAILED = re.compile(r"fail(ed)? to allocate|bad_alloc|insufficient memory|out of mem", re.I)
 
 _engine = None  # the worker process's Engine, built by _init_worker
-_limits = Limits()
+_limits = ModelLimits()  # every model's limits; a job uses its model's
 _job_timeout_s = 0.0  # the running job's time limit, for the message
 
 
@@ -81,7 +81,10 @@ def threads_per_worker(workers: int) -> int:
 
 
 def _init_worker(
-    limits: Limits, memory_mb: int = 0, threads: int = 0, loaded: Synchronized | None = None
+    limits: ModelLimits,
+    memory_mb: int = 0,
+    threads: int = 0,
+    loaded: Synchronized | None = None,
 ) -> None:
     """Runs once in each new worker: cap its memory, then load the models there, not per request.
     `loaded` counts the workers that have their models (the pool's readiness)."""
@@ -145,12 +148,13 @@ def _ocr(
             raise _timeout(timeout_s)
         signal.setitimer(signal.ITIMER_REAL, left)
         faulthandler.dump_traceback_later(left + HARD_KILL_GRACE_S, exit=True)
+    limits = _limits[model]
     try:
         if not with_previews:
-            return ocr_bytes(data, _engine, _limits, model)
+            return ocr_bytes(data, _engine, limits, model)
         shots: list[dict] = []
         doc = ocr_bytes(
-            data, _engine, _limits, model, on_page=lambda img: shots.append(preview(img))
+            data, _engine, limits, model, on_page=lambda img: shots.append(preview(img))
         )
         return doc, shots
     except DocuocrError as exc:

@@ -17,7 +17,7 @@ from fastapi.responses import FileResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.datastructures import UploadFile
 
-from docuocr.api import resolve_model
+from docuocr.api import check_document, resolve_model
 from docuocr.config import Settings
 from docuocr.errors import DocuocrError
 from docuocr.formats import SCHEMAS, render
@@ -65,6 +65,7 @@ def add_viewer(app: FastAPI, settings: Settings, authorize: Callable[..., None])
                         code="missing_document",
                     )
                 model = resolve_model(_text_field(form.get("model"), "model"))
+                check_document(document, model, settings.limits)
                 data = await document.read()
             # bad input fails here, as in the API; the worker also makes the page previews
             doc, pages = await pool.ocr(data, model, with_previews=True)

@@ -20,7 +20,7 @@ from typing import TextIO
 
 from docuocr.batch.plan import ERRORS_FILE, Failure, Item, plan
 from docuocr.batch.progress import Progress
-from docuocr.config import DEFAULT_MODEL, Limits
+from docuocr.config import DEFAULT_MODEL, ModelLimits
 from docuocr.document import Document
 from docuocr.errors import DocuocrError, UnsupportedDocument
 from docuocr.intake.sniff import sniff
@@ -160,7 +160,7 @@ def run(
                 yield item, data
 
         if todo:
-            limits = Limits.from_env()
+            limits = ModelLimits.from_env()
             # No more workers than files; against a cluster, by default every CPU it has.
             count = workers or (None if ray_address else os.cpu_count() or 1)
             count = min(count, len(todo)) if count else None

@@ -16,7 +16,7 @@ from concurrent.futures.process import BrokenProcessPool
 from multiprocessing import get_context
 
 from docuocr.batch.plan import Failure, Item
-from docuocr.config import Limits, Settings
+from docuocr.config import ModelLimits, Settings
 from docuocr.document import Document
 from docuocr.errors import DocuocrError
 from docuocr.pool import _init_worker, _ocr, threads_per_worker
@@ -31,7 +31,7 @@ def _memory_mb() -> int:
     return int(raw) if raw else Settings.worker_memory_mb
 
 
-def _executor(workers: int, limits: Limits) -> ProcessPoolExecutor:
+def _executor(workers: int, limits: ModelLimits) -> ProcessPoolExecutor:
     return ProcessPoolExecutor(
         max_workers=workers,
         mp_context=get_context("spawn"),
@@ -41,7 +41,7 @@ def _executor(workers: int, limits: Limits) -> ProcessPoolExecutor:
 
 
 def read(
-    inputs: Iterator[tuple[Item, bytes]], model: str, limits: Limits, workers: int
+    inputs: Iterator[tuple[Item, bytes]], model: str, limits: ModelLimits, workers: int
 ) -> Iterator[tuple[Item, Document | Failure]]:
     """OCR every input on `workers` processes; yield results as they finish, in any order."""
     executor = _executor(workers, limits)

@@ -17,7 +17,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from docuocr.batch.plan import Failure, Item
-from docuocr.config import Limits
+from docuocr.config import ModelLimits
 from docuocr.document import Document
 from docuocr.errors import DocuocrError
 
@@ -29,7 +29,7 @@ ACTOR_RESTARTS = 4
 class OcrActor:
     """Holds one Engine for its whole life; `ocr` is `ocr_bytes` with errors as values."""
 
-    def __init__(self, limits: Limits) -> None:
+    def __init__(self, limits: ModelLimits) -> None:
         from docuocr.engine import Engine
 
         # One CPU per actor (num_cpus=1), so one onnxruntime thread, unless the user says otherwise.
@@ -41,7 +41,7 @@ class OcrActor:
         from docuocr.pipeline import ocr_bytes
 
         try:
-            return ocr_bytes(data, self.engine, self.limits, model)
+            return ocr_bytes(data, self.engine, self.limits[model], model)
         except DocuocrError as exc:
             return Failure(exc.code, exc.message)
 
@@ -68,7 +68,7 @@ def _init_ray(address: str | None, workers: int | None) -> Any:
 def read(
     inputs: Iterator[tuple[Item, bytes]],
     model: str,
-    limits: Limits,
+    limits: ModelLimits,
     workers: int | None,
     address: str | None = None,
 ) -> Iterator[tuple[Item, Document | Failure]]:

@@ -10,7 +10,8 @@ from PIL import Image, UnidentifiedImageError
 
 from docuocr.config import Limits
 from docuocr.errors import InvalidDocument, PageTooLarge
-from docuocr.intake.checks import check_image_pixels
+from docuocr.intake import shrink
+from docuocr.intake.checks import check_image_pixels, check_page_count
 
 pillow_heif.register_heif_opener()
 # Pillow's own bomb guard (warn at 89 MP, fail at 179 MP) is stricter than the hosted API's 100 MP
@@ -37,12 +38,16 @@ _UPRIGHT = {
     8: Image.Transpose.ROTATE_90,
 }
 
+# Orientations that turn the page a quarter: its width and height swap.
+_SIDEWAYS = {5, 6, 7, 8}
+
 # Decoder failures on bad input; anything else still ends as InvalidDocument in load().
 _DECODE_ERRORS = (OSError, SyntaxError, ValueError, EOFError, IndexError, KeyError, TypeError)
 
 
 def decode(data: bytes, kind: str, limits: Limits) -> tuple[list[Image.Image], int]:
-    """Decode the first `limits.max_pages` pages; return them and the file's page count."""
+    """Decode the first `limits.max_pages` pages; return them and the file's page count.
+    A page over `limits.read_pixels` is decoded smaller (see shrink.py)."""
     name = kind.upper()
     try:
         img = Image.open(io.BytesIO(data), formats=PIL_FORMATS[kind])
@@ -56,14 +61,22 @@ def decode(data: bytes, kind: str, limits: Limits) -> tuple[list[Image.Image], i
         raise InvalidDocument(f"the {name} image is corrupt or truncated ({exc})") from exc
     # Only TIFF pages are pages; APNG/MPO frames and HEIC side images are not.
     total = _frame_count(img, name) if kind == "tiff" else 1
+    check_page_count(total, limits)
     pages = []
     for index in range(min(total, limits.max_pages)):
         if index:
             _seek(img, index, name)
         check_image_pixels(img.width, img.height, limits, index + 1)
+        full = img.size
+        factor = shrink.factor(*full, limits.read_pixels)
         try:
+            turn = orientation(img)
+            shrink.draft(img, factor)
             img.load()  # full decode now, so a truncated file fails here
-            page = upright(to_rgb(img), orientation(img))
+            # 16-bit and float pages go to 8 bits first, as to_rgb scales them.
+            source = img if factor == 1 or shrink.reducible(img.mode) else to_rgb(img)
+            small = shrink.reduce(source, shrink.shrunk_size(*full, factor))
+            page = upright(to_rgb(small), turn)
         except _DECODE_ERRORS as exc:
             _fail_if_out_of_memory(img, exc)
             raise InvalidDocument(
@@ -71,7 +84,8 @@ def decode(data: bytes, kind: str, limits: Limits) -> tuple[list[Image.Image], i
                 f"decoded ({exc})"
             ) from exc
         # The next seek reuses img's buffer; a single-frame image can be kept as it is.
-        pages.append(page.copy() if page is img and total > 1 else page)
+        page = page.copy() if page is img and total > 1 else page
+        pages.append(shrink.mark(page, full[::-1] if turn in _SIDEWAYS else full))
     return pages, total
 
 

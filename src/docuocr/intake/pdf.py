@@ -12,7 +12,8 @@ from PIL import Image
 
 from docuocr.config import Limits
 from docuocr.errors import InvalidDocument
-from docuocr.intake.checks import check_pdf_page
+from docuocr.intake import shrink
+from docuocr.intake.checks import check_page_count, check_pdf_page
 
 # Vector pages gain real detail from more pixels, so a tiny page (a label, a scaled-down scan) is
 # rendered with at least this many pixels on its long side instead of a useless thumbnail.
@@ -41,6 +42,7 @@ def _rasterise(data: bytes, limits: Limits) -> tuple[list[Image.Image], int]:
         total = len(pdf)
         if total < 1:
             raise InvalidDocument("the PDF has no pages")
+        check_page_count(total, limits)
         _init_forms(pdf)
         return [_render(pdf, i, limits) for i in range(min(total, limits.max_pages))], total
     finally:
@@ -62,15 +64,19 @@ def _render(pdf: pdfium.PdfDocument, index: int, limits: Limits) -> Image.Image:
         width, height = page.get_size()  # points, after the page's /Rotate
         check_pdf_page(width, height, limits, index + 1)
         scale = render_scale(width, height, limits.pdf_dpi, limits.max_page_pixels)
+        # The page as reported; a page over read_pixels is rendered smaller (see shrink.py).
+        full = (math.ceil(width * scale), math.ceil(height * scale))
+        factor = shrink.factor(*full, limits.read_pixels)
         try:
-            image = page.render(scale=scale).to_pil()
+            image = page.render(scale=scale / factor).to_pil()
         except pdfium.PdfiumError as exc:
             raise InvalidDocument(
                 f"page {index + 1} of the PDF cannot be rendered ({exc})"
             ) from exc
     finally:
         page.close()
-    return image if image.mode == "RGB" else image.convert("RGB")
+    image = image if image.mode == "RGB" else image.convert("RGB")
+    return shrink.mark(image, full) if factor > 1 else image
 
 
 def render_scale(width_pt: float, height_pt: float, dpi: float, max_pixels: int) -> float:

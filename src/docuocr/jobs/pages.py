@@ -35,8 +35,9 @@ def prepare(data: bytes, kind: str, limits: Limits) -> tuple[bytes | None, str, 
         office.check_zip(data, kind)
         converted = office.to_pdf(data, kind, limits.office_timeout_s)
         data, kind = converted, "pdf"
-    # max_pages=0 opens and counts without decoding a single page.
-    total = load(data, replace(limits, max_pages=0)).total_pages
+    # max_pages=0 opens and counts without decoding a single page; the async API's own page limit
+    # (JobSettings.max_pages), not the sync one, decides how many it reads.
+    total = load(data, replace(limits, max_pages=0, truncate_pages=True)).total_pages
     return converted, kind, total
 
 

@@ -31,12 +31,11 @@ from fastapi.responses import JSONResponse, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.datastructures import UploadFile
 
-from docuocr.api import _OCR_ROUTE, _form_text, resolve_model
+from docuocr.api import _OCR_ROUTE, _form_text, check_document, resolve_model
 from docuocr.auth import check_key
-from docuocr.config import Settings
+from docuocr.config import Settings, model_version
 from docuocr.errors import DocuocrError
 from docuocr.formats import validate_schema
-from docuocr.intake.checks import check_file_size
 from docuocr.intake.sniff import sniff
 from docuocr.jobs import JobSettings
 from docuocr.jobs.runner import Runner
@@ -183,7 +182,7 @@ class JobService:
             batches.append(
                 {
                     "id": b.id,
-                    "model": job.model,
+                    "model": model_version(job.model),
                     "status": b.status,
                     "failure_message": b.failure_message,
                     "start_page": b.start_page,
@@ -196,7 +195,7 @@ class JobService:
         return {
             "id": job.id,
             "status": job.status,
-            "model": job.model,
+            "model": model_version(job.model),
             "failure_message": job.failure_message,
             "total_pages": job.total_pages,
             "completed_pages": job.completed_pages,
@@ -257,9 +256,9 @@ def async_router(
             model = resolve_model(_form_text(form, "model"))
             schema = _form_text(form, "schema") or ""
             validate_schema(schema)
+            check_document(document, model, settings.limits)
             data = await document.read()
             filename = document.filename or ""
-        check_file_size(data, settings.limits)
         kind = sniff(data)
         store = await service.open()
         job = await asyncio.to_thread(store.create, who, model, schema, filename, kind, data)
@@ -282,7 +281,7 @@ def async_router(
                 {
                     "id": j.id,
                     "status": j.status,
-                    "model": j.model,
+                    "model": model_version(j.model),
                     "requested_at": _iso(j.requested_at),
                     "completed_at": _iso(j.completed_at),
                 }

@@ -21,7 +21,7 @@ import logging
 import time
 from collections import Counter
 
-from docuocr.config import Limits
+from docuocr.config import ModelLimits, model_version
 from docuocr.document import Document, Page
 from docuocr.errors import DocuocrError, Timeout
 from docuocr.formats import render
@@ -38,7 +38,9 @@ SLOT_POLL_S = 0.2
 
 
 class Runner:
-    def __init__(self, store: Store, pool: Pool, limits: Limits, settings: JobSettings) -> None:
+    def __init__(
+        self, store: Store, pool: Pool, limits: ModelLimits, settings: JobSettings
+    ) -> None:
         self.store = store
         self.pool = pool
         self.limits = limits
@@ -124,7 +126,8 @@ class Runner:
         self._busy[job.id] += 1
         try:
             data = await asyncio.to_thread(self.store.document, job.id)
-            converted, kind, total = await asyncio.to_thread(prepare, data, job.kind, self.limits)
+            limits = self.limits[job.model]
+            converted, kind, total = await asyncio.to_thread(prepare, data, job.kind, limits)
             if total > self.settings.max_pages:
                 self.store.fail(
                     job.id,
@@ -152,14 +155,17 @@ class Runner:
             try:
                 for page_no in range(batch.start_page, batch.end_page + 1):
                     await self._slot(lane)
-                    one_page = await asyncio.to_thread(source.page, page_no - 1, self.limits)
+                    one_page = await asyncio.to_thread(
+                        source.page, page_no - 1, self.limits[job.model]
+                    )
                     doc = await self._ocr(one_page, job.model, job.kind)
                     pages.extend(doc.pages)
                     self.store.progress(job.id, batch.id, len(pages))
             finally:
                 source.close()
             body = render(
-                Document(pages=pages, model=job.model, total_pages=len(pages)), job.schema
+                Document(pages=pages, model=model_version(job.model), total_pages=len(pages)),
+                job.schema,
             )
             result = json.dumps(body, ensure_ascii=False).encode()
             await asyncio.to_thread(self.store.finish_batch, job.id, batch.id, result)
