@@ -118,11 +118,12 @@ def _ocr(
     deadline: float = 0.0,
     timeout_s: float = 0.0,
     with_previews: bool = False,
-) -> Document | tuple[Document, list[dict]]:
+    with_pdf: bool = False,
+) -> Document | tuple[Document, list[dict]] | tuple[Document, bytes]:
     """One job; `deadline` is its request's, in time.time() seconds (0: none). With previews,
-    the page images as the viewer shows them come back too."""
+    the page images as the viewer shows them come back too; with_pdf, the searchable PDF."""
     global _job_timeout_s
-    from docuocr.pipeline import ocr_bytes
+    from docuocr.pipeline import ocr_bytes, searchable_pdf
     from docuocr.preview import preview
 
     if deadline:
@@ -133,6 +134,8 @@ def _ocr(
         signal.setitimer(signal.ITIMER_REAL, left)
         faulthandler.dump_traceback_later(left + HARD_KILL_GRACE_S, exit=True)
     try:
+        if with_pdf:
+            return searchable_pdf(data, _engine, _limits, model)
         if not with_previews:
             return ocr_bytes(data, _engine, _limits, model)
         shots: list[dict] = []
@@ -194,11 +197,16 @@ def _is_alloc_failure(exc: BaseException) -> bool:
 
 
 def _timed_ocr(
-    data: bytes, model: str, deadline: float, timeout_s: float, with_previews: bool = False
+    data: bytes,
+    model: str,
+    deadline: float,
+    timeout_s: float,
+    with_previews: bool = False,
+    with_pdf: bool = False,
 ) -> tuple[Any, float]:
     """`_ocr`, and how long it ran in the worker (queueing excluded), for admission."""
     started = time.perf_counter()
-    result = _ocr(data, model, deadline, timeout_s, with_previews)
+    result = _ocr(data, model, deadline, timeout_s, with_previews, with_pdf)
     return result, time.perf_counter() - started
 
 
@@ -280,12 +288,15 @@ class Pool:
         finally:
             self.in_flight -= 1
 
-    async def ocr(self, data: bytes, model: str, with_previews: bool = False) -> Any:
+    async def ocr(
+        self, data: bytes, model: str, with_previews: bool = False, with_pdf: bool = False
+    ) -> Any:
         """Run intake and OCR on `data` in a worker; DocuocrErrors from the worker pass through.
-        Returns the Document, or (Document, page previews) `with_previews`."""
+        Returns the Document, or (Document, page previews) `with_previews`, or (Document,
+        searchable PDF) `with_pdf`."""
         self._running += 1
         try:
-            return await self._run(data, model, with_previews)
+            return await self._run(data, model, with_previews, with_pdf)
         finally:
             self._running -= 1
             self._done += 1
@@ -293,10 +304,12 @@ class Pool:
                 log.info("the OCR workers ran %d jobs; replacing them", self._done)
                 self._replace(self._executor)
 
-    async def _run(self, data: bytes, model: str, with_previews: bool) -> Any:
+    async def _run(
+        self, data: bytes, model: str, with_previews: bool, with_pdf: bool = False
+    ) -> Any:
         executor = self._executor
         deadline = time.time() + self.timeout_s
-        job = (_timed_ocr, data, model, deadline, self.timeout_s, with_previews)
+        job = (_timed_ocr, data, model, deadline, self.timeout_s, with_previews, with_pdf)
         try:
             future = executor.submit(*job)
         except BrokenProcessPool:
