@@ -206,19 +206,28 @@ def test_empty_document_formats():
 # --- a PDF input keeps its own pages ----------------------------------------------------------
 
 
-def test_pdf_input_keeps_its_pages_and_gets_a_text_layer(tmp_path):
+@pytest.mark.parametrize("rotate", [0, 90])
+def test_pdf_input_keeps_its_pages_and_gets_a_text_layer(rotate):
     from docuocr.engine import Engine
     from docuocr.pipeline import searchable_pdf
 
-    source = text_pdf(["searchable layer on its own page"])
-    doc, pdf = searchable_pdf(source, Engine(), Limits())
-    source_pdf, out_pdf = pikepdf.open(io.BytesIO(source)), pikepdf.open(io.BytesIO(pdf))
+    source_pdf = pikepdf.open(io.BytesIO(text_pdf(["searchable layer on its own page"])))
+    source_pdf.pages[0].Rotate = rotate
+    buf = io.BytesIO()
+    source_pdf.save(buf)
+    doc, pdf = searchable_pdf(buf.getvalue(), Engine(), Limits())
+    out_pdf = pikepdf.open(io.BytesIO(pdf))
     original, out = source_pdf.pages[0], out_pdf.pages[0]
     assert [float(v) for v in out.mediabox] == [float(v) for v in original.mediabox]
+    assert int(out.obj.get("/Rotate", 0)) == rotate
     assert len(out.get_images()) == 0  # still the original vector page, no page image added
-    text = pdfium.PdfDocument(pdf)[0].get_textpage().get_text_range()
-    for word in doc.pages[0].words:  # the page's own text, then docuocr's
-        assert text.count(word.text) >= 2, (word.text, text)
+    text = pdfium.PdfDocument(pdf)[0].get_textpage()
+    chars = [(text.get_text_range(i, 1), text.get_charbox(i)) for i in range(text.count_chars())]
+    assert "".join(ch for ch, _ in chars).split().count("page") == 2  # the page's own, and ours
+    # docuocr's letters lie on the page's own letters (the same 'g', in page space)
+    (theirs, ours) = [box for ch, box in chars if ch == "g"]
+    for a, b in zip(theirs, ours, strict=True):
+        assert a == pytest.approx(b, abs=4)
 
 
 # --- the command line ---------------------------------------------------------------------------
