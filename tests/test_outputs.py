@@ -34,6 +34,7 @@ KOREAN = "대한민국 헌법 제1조 國民"
 ENGLISH = "docuocr intake check 2026"
 TILT = 30  # degrees, counter-clockwise
 KEY = "test-key"
+ALTO_SUBSET = Path(__file__).with_name("schemas") / "alto-4-subset.xsd"
 
 
 @functools.cache
@@ -179,10 +180,16 @@ def test_hocr_and_alto_have_every_word_with_a_box(read):
         assert 0 <= float(s.get("WC")) <= 1
 
 
-def test_alto_structure(read):
-    """The ALTO v4 structure that its schema requires (the official XSD is not shipped here)."""
+def test_alto_validates(read):
+    """Against tests/schemas/alto-4-subset.xsd: ALTO 4.4's rules for the elements docuocr writes
+    (the official XSD is not shipped here), then the structure itself."""
     doc, _, _ = read
+    schema = etree.XMLSchema(etree.parse(str(ALTO_SUBSET)))
     alto = etree.fromstring(to_alto(doc))
+    assert schema.validate(alto), schema.error_log
+    broken = etree.fromstring(to_alto(doc))
+    del broken.find(f".//{{{ALTO}}}String").attrib["CONTENT"]
+    assert not schema.validate(broken)  # the schema does check
     assert alto.tag == f"{{{ALTO}}}alto"
     ns = {"a": ALTO}
     assert alto.xpath("a:Description/a:MeasurementUnit/text()", namespaces=ns) == ["pixel"]
