@@ -344,3 +344,24 @@ def test_ocrmypdf_plugin(tmp_path):
     assert KOREAN in lines and ENGLISH in lines, text
     with pikepdf.open(tmp_path / "out.pdf") as out:
         assert "docuocr" in str(out.docinfo.get("/Creator", ""))
+
+
+def test_cli_pdf_refuses_a_terminal(tmp_path):
+    import os
+    import pty
+
+    path = tmp_path / "page.png"
+    path.write_bytes(png(page_image()))
+    leader, follower = pty.openpty()
+    try:
+        result = subprocess.run(
+            [str(DOCUOCR), "ocr", str(path), "--format", "pdf"],
+            stdout=follower,
+            stderr=subprocess.PIPE,
+            timeout=120,
+        )
+    finally:
+        os.close(follower)
+        os.close(leader)
+    assert result.returncode == 2
+    assert b"--out" in result.stderr
