@@ -322,23 +322,22 @@ def test_ocrmypdf_plugin(tmp_path):
     scan = tmp_path / "scan.png"
     page_image().save(scan, dpi=(150, 150))
     (tmp_path / "in.pdf").write_bytes(img2pdf.convert(str(scan)))
-    result = subprocess.run(
-        [
-            str(OCRMYPDF),
-            "--plugin",
-            "docuocr.ocrmypdf",
-            "--jobs",
-            "1",
-            "--output-type",
-            "pdf",
-            str(tmp_path / "in.pdf"),
-            str(tmp_path / "out.pdf"),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+
+    def ocrmypdf(*args: str) -> subprocess.CompletedProcess:
+        command = [str(OCRMYPDF), "--plugin", "docuocr.ocrmypdf", "--jobs", "1"]
+        return subprocess.run(
+            [*command, "--output-type", "pdf", *args], capture_output=True, text=True, timeout=300
+        )
+
+    result = ocrmypdf(str(tmp_path / "in.pdf"), str(tmp_path / "out.pdf"))
     assert result.returncode == 0, result.stderr
+    # a page with text: OCRmyPDF's own choices apply (here --redo-ocr replaces the layer)
+    again = ocrmypdf(str(tmp_path / "out.pdf"), str(tmp_path / "again.pdf"))
+    assert again.returncode != 0 and "already has text" in again.stderr
+    redo = ocrmypdf("--redo-ocr", str(tmp_path / "out.pdf"), str(tmp_path / "redo.pdf"))
+    assert redo.returncode == 0, redo.stderr
+    redone = pdfium.PdfDocument(tmp_path / "redo.pdf")[0].get_textpage().get_text_range()
+    assert redone.split().count("대한민국") == 1
     text = pdfium.PdfDocument(tmp_path / "out.pdf")[0].get_textpage().get_text_range()
     lines = [" ".join(line.split()) for line in text.splitlines()]
     assert KOREAN in lines and ENGLISH in lines, text
