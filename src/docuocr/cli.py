@@ -48,7 +48,9 @@ def _parser() -> argparse.ArgumentParser:
         metavar="FILE",
         help="documents: PDF, images, or DOCX/PPTX/XLSX",
     )
-    ocr.add_argument("--out", type=Path, metavar="DIR", help="write DIR/<stem>.json per file")
+    ocr.add_argument(
+        "--out", type=Path, metavar="DIR", help="write DIR/<stem>.json (.pdf, .hocr, .xml) per file"
+    )
     ocr.add_argument(
         "--format",
         choices=FORMATS,
