@@ -2,9 +2,10 @@
 """A bounded load test of `docuocr serve` on loopback.
 
 Sends REQUESTS page-sized PNGs from CLIENTS threads that all start at once, and reports
-throughput, p50/p95 latency, the status counts and the peak RSS of the server's process tree
-(the server, its OCR workers and any LibreOffice they run). A 429 or 503 is retried after its
-Retry-After, up to --retries times, as Upstage's cookbook client does.
+throughput, p50/p95 latency, the status counts, the peak RSS of the server's process tree
+(the server, its OCR workers and any LibreOffice they run), and the peaks of the server's
+`/metrics` gauges (requests in flight, admitted, queue depth) sampled during the run. A 429 or
+503 is retried after its Retry-After, up to --retries times, as Upstage's cookbook client does.
 
 Without --url it starts its own `docuocr serve` (default workers, one API key per client) on a
 free port in 8500-8599 and stops it afterwards. Passes (exit 0) when every answer is a 200, or
@@ -30,6 +31,7 @@ from statistics import quantiles
 
 import requests
 from PIL import Image, ImageDraw, ImageFont
+from prometheus_client.parser import text_string_to_metric_families
 
 from docuocr.serverproc import ServerProcess
 
@@ -97,6 +99,40 @@ class RssMonitor(threading.Thread):
             self.stop.wait(0.2)
 
 
+class GaugeMonitor(threading.Thread):
+    """Scrapes `/metrics` every 0.2 s and keeps each gauge's peak (the in-flight count includes
+    the scrape itself). A server without `/metrics` leaves the peaks empty."""
+
+    GAUGES = (
+        "docuocr_http_requests_in_flight",
+        "docuocr_pool_admitted",
+        "docuocr_pool_queue_depth",
+    )
+
+    def __init__(self, url: str, key: str) -> None:
+        super().__init__(daemon=True)
+        self.url = url + "/metrics"
+        self.headers = {"Authorization": f"Bearer {key}"}  # for DOCUOCR_METRICS_AUTH=1
+        self.peaks: dict[str, float] = {}
+        self.samples = 0
+        self.stop = threading.Event()
+
+    def run(self) -> None:
+        session = requests.Session()
+        while not self.stop.is_set():
+            try:
+                response = session.get(self.url, headers=self.headers, timeout=5)
+            except requests.RequestException:
+                response = None
+            if response is not None and response.status_code == 200:
+                self.samples += 1
+                for family in text_string_to_metric_families(response.text):
+                    if family.name in self.GAUGES and family.samples:
+                        value = family.samples[0].value
+                        self.peaks[family.name] = max(self.peaks.get(family.name, 0.0), value)
+            self.stop.wait(0.2)
+
+
 def run_load(args: argparse.Namespace, url: str, keys: list[str], pid: int | None) -> dict:
     document = page(args.small)
     jobs = list(range(args.requests))
@@ -151,6 +187,8 @@ def run_load(args: argparse.Namespace, url: str, keys: list[str], pid: int | Non
 
     monitor = RssMonitor(pid)
     monitor.start()
+    gauges = GaugeMonitor(url, keys[0])
+    gauges.start()
     started = time.perf_counter()
     threads = [threading.Thread(target=client, args=(n,)) for n in range(args.clients)]
     for t in threads:
@@ -160,6 +198,8 @@ def run_load(args: argparse.Namespace, url: str, keys: list[str], pid: int | Non
     wall = time.perf_counter() - started
     monitor.stop.set()
     monitor.join()
+    gauges.stop.set()
+    gauges.join()
     try:
         healthy = requests.get(url + "/health", timeout=10).json()["status"] == "ok"
     except (requests.RequestException, ValueError, KeyError):
@@ -186,6 +226,10 @@ def run_load(args: argparse.Namespace, url: str, keys: list[str], pid: int | Non
         "transport_errors": failed,
         "healthy": healthy,
         "peak_rss_mb": round(monitor.peak_mb),
+        "metrics_samples": gauges.samples,
+        "peak_in_flight": gauges.peaks.get("docuocr_http_requests_in_flight"),
+        "peak_admitted": gauges.peaks.get("docuocr_pool_admitted"),
+        "peak_queue_depth": gauges.peaks.get("docuocr_pool_queue_depth"),
     }
     report["passed"] = (
         set(statuses) <= {"200", "429", "503"}

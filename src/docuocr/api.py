@@ -18,10 +18,11 @@ from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.datastructures import FormData, UploadFile
 from starlette.exceptions import HTTPException
+from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from docuocr import __version__
@@ -34,6 +35,7 @@ from docuocr.errors import (
     Unauthorized,
 )
 from docuocr.formats import render, validate_schema
+from docuocr.metrics import CONTENT_TYPE_LATEST, UNMATCHED, Metrics
 from docuocr.pool import RETRY_AFTER_S, Pool
 from docuocr.ratelimit import RateLimiter
 
@@ -65,12 +67,26 @@ def _error(status: int, message: str, code: str) -> DocuocrError:
     return err
 
 
-class RequestContext:
-    """Request id on the response and in the logs, one log line per request, and a JSON 500
-    (with no stack trace) for anything unexpected."""
+def _route_template(scope: Scope) -> str:
+    """The route that served (or would have served) the request, e.g.
+    `/v1/document-ai/requests/{request_id}`: a metrics label that no client can vary. A request
+    stopped before routing (a 413 from BodyLimit) is matched here against the app's routes."""
+    route = scope.get("route")
+    if route is None:
+        for candidate in getattr(scope.get("app"), "routes", ()):
+            if candidate.matches(scope)[0] != Match.NONE:
+                route = candidate
+                break
+    return getattr(route, "path", None) or UNMATCHED
 
-    def __init__(self, app: ASGIApp) -> None:
+
+class RequestContext:
+    """Request id on the response and in the logs, one log line per request, its request
+    metrics, and a JSON 500 (with no stack trace) for anything unexpected."""
+
+    def __init__(self, app: ASGIApp, metrics: Metrics | None = None) -> None:
         self.app = app
+        self.metrics = metrics
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -79,6 +95,8 @@ class RequestContext:
         token = request_id.set(rid)
         start = time.perf_counter()
         status = 0
+        if self.metrics is not None:
+            self.metrics.in_flight.inc()
 
         async def send_with_id(message: Message) -> None:
             nonlocal status
@@ -105,6 +123,10 @@ class RequestContext:
             pages = scope.get("state", {}).get("pages", "-")
             ms = (time.perf_counter() - start) * 1000
             log.info("%s %s %d %.0fms pages=%s", scope["method"], scope["path"], status, ms, pages)
+            if self.metrics is not None:
+                self.metrics.in_flight.dec()
+                endpoint = _route_template(scope)
+                self.metrics.request_done(endpoint, scope["method"], status, ms / 1000)
             request_id.reset(token)
 
 
@@ -215,6 +237,7 @@ def create_app(settings: Settings, *, require_auth: bool = True) -> FastAPI:
     limiter = (
         RateLimiter(settings.rate_limit, settings.rate_burst) if settings.rate_limit > 0 else None
     )
+    metrics = Metrics()
 
     def authorize(
         request: Request,
@@ -229,6 +252,7 @@ def create_app(settings: Settings, *, require_auth: bool = True) -> FastAPI:
             decision = limiter.take(f"key:{token}" if require_auth else f"addr:{host}")
             request.state.rate_limit_headers = decision.headers()
             if not decision.allowed:
+                metrics.rejected.labels("rate_limit").inc()
                 err = TooManyRequests(
                     f"rate limit exceeded: this API key may send {limiter.rate:g} requests per "
                     f"second (bursts of {limiter.burst}); retry after the Retry-After seconds"
@@ -238,7 +262,7 @@ def create_app(settings: Settings, *, require_auth: bool = True) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        pool = Pool(settings)
+        pool = Pool(settings, metrics)
         try:
             log.info("starting %d OCR worker(s) and loading models", pool.workers)
             started = time.perf_counter()
@@ -263,7 +287,8 @@ def create_app(settings: Settings, *, require_auth: bool = True) -> FastAPI:
     app.add_exception_handler(RequestValidationError, _validation_error)
     # Added last = outermost: the request id covers the 413 as well.
     app.add_middleware(BodyLimit, max_file_bytes=settings.limits.max_file_bytes)
-    app.add_middleware(RequestContext)
+    app.add_middleware(RequestContext, metrics=metrics)
+    app.state.metrics = metrics
 
     async def ocr(request: Request) -> JSONResponse:
         """Read the text of a document (Upstage Document OCR)."""
@@ -293,7 +318,9 @@ def create_app(settings: Settings, *, require_auth: bool = True) -> FastAPI:
         )
     from docuocr.jobs.routes import async_router  # here: it imports this module
 
-    app.include_router(async_router(settings, require_auth=require_auth, submit_guard=authorize))
+    app.include_router(
+        async_router(settings, require_auth=require_auth, submit_guard=authorize, metrics=metrics)
+    )
 
     @app.get("/health")
     async def health(request: Request) -> dict[str, Any]:
@@ -307,6 +334,28 @@ def create_app(settings: Settings, *, require_auth: bool = True) -> FastAPI:
             "in_flight": pool.in_flight,
             "capacity": pool.capacity,
         }
+
+    @app.get("/ready", responses={503: {"description": "Not ready: hold traffic"}})
+    async def ready(request: Request) -> JSONResponse:
+        """Readiness for a load balancer; needs no API key. 503 while the OCR workers load their
+        models (after a crash, or when they are replaced after DOCUOCR_WORKER_MAX_TASKS jobs)."""
+        pool: Pool = request.app.state.pool
+        pool.revive()
+        if pool.ready:
+            return JSONResponse({"ready": True, "workers": pool.workers})
+        reason = "the OCR workers are loading their models"
+        return JSONResponse({"ready": False, "reason": reason}, status_code=503)
+
+    @app.get("/metrics", response_class=Response)
+    def prometheus_metrics(
+        creds: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+    ) -> Response:
+        """Prometheus metrics (text format). Needs the API key with DOCUOCR_METRICS_AUTH=1.
+        A plain function: FastAPI runs it on a thread, so reading the job store never blocks the
+        event loop."""
+        if settings.metrics_auth and require_auth:
+            check_key(creds.credentials if creds else None, settings.api_keys)
+        return Response(metrics.render(), media_type=CONTENT_TYPE_LATEST)
 
     from docuocr.viewer import add_viewer  # the web viewer: GET / and POST /viewer/ocr
 

@@ -39,6 +39,17 @@ def _float(name: str, default: float) -> float:
     return float(raw) if raw else default
 
 
+def _bool(name: str, default: bool) -> bool:
+    raw = os.environ.get(name, "").strip().lower()
+    if not raw:
+        return default
+    if raw in ("1", "true", "yes", "on"):
+        return True
+    if raw in ("0", "false", "no", "off"):
+        return False
+    raise ValueError(f"{name}={raw!r}: use 1 or 0 (true/false, yes/no, on/off)")
+
+
 @dataclass(frozen=True)
 class Limits:
     """Input limits; defaults equal the hosted API's."""
@@ -73,6 +84,7 @@ class Settings:
     worker_max_tasks: int = 200  # jobs before the pool is replaced, when idle; 0 = never
     rate_limit: float = 3.0  # requests per second per API key, as the hosted API; 0 = off
     rate_burst: int = 0  # requests a key may send at once; 0 = the rate, rounded up
+    metrics_auth: bool = False  # GET /metrics needs an API key (it holds no user data)
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -93,6 +105,7 @@ class Settings:
             worker_max_tasks=_int("DOCUOCR_WORKER_MAX_TASKS", cls.worker_max_tasks),
             rate_limit=_float("DOCUOCR_RATE_LIMIT", cls.rate_limit),
             rate_burst=_int("DOCUOCR_RATE_BURST", cls.rate_burst),
+            metrics_auth=_bool("DOCUOCR_METRICS_AUTH", cls.metrics_auth),
         )
 
 

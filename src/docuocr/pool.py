@@ -10,6 +10,10 @@ Each worker runs under an address-space cap (RLIMIT_AS), so a memory blow-up fai
 with a 413 instead of taking the machine's memory. A job stops at its request's deadline: the
 worker raises `Timeout` from a SIGALRM handler, and if native code never returns to Python,
 faulthandler's watchdog ends the worker, which breaks the pool and makes it rebuild itself.
+
+The pool is `ready` once every worker of its current executor has loaded its models; it is not
+while a replacement (after a crash, or after `worker_max_tasks`) loads them, so a load balancer
+can hold traffic meanwhile. Its counts (pages, seconds, restarts, 429s) go to `docuocr.metrics`.
 """
 
 from __future__ import annotations
@@ -31,6 +35,7 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
 from multiprocessing import get_context
+from multiprocessing.sharedctypes import Synchronized
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +44,8 @@ import numpy as np
 from docuocr.config import Limits, Settings
 from docuocr.document import Document
 from docuocr.errors import DocumentTooLarge, DocuocrError, Timeout, TooManyRequests
+from docuocr.intake.sniff import sniff
+from docuocr.metrics import Metrics
 
 log = logging.getLogger(__name__)
 
@@ -73,8 +80,11 @@ def threads_per_worker(workers: int) -> int:
     return max(1, (os.cpu_count() or 1) // max(1, workers))
 
 
-def _init_worker(limits: Limits, memory_mb: int = 0, threads: int = 0) -> None:
-    """Runs once in each new worker: cap its memory, then load the models there, not per request."""
+def _init_worker(
+    limits: Limits, memory_mb: int = 0, threads: int = 0, loaded: Synchronized | None = None
+) -> None:
+    """Runs once in each new worker: cap its memory, then load the models there, not per request.
+    `loaded` counts the workers that have their models (the pool's readiness)."""
     global _engine, _limits
     if threads > 0:  # an explicit DOCUOCR_ENGINE_RUNTIME_THREADS still wins
         os.environ.setdefault("DOCUOCR_ENGINE_RUNTIME_THREADS", str(threads))
@@ -93,6 +103,9 @@ def _init_worker(limits: Limits, memory_mb: int = 0, threads: int = 0) -> None:
 
     _engine = Engine()
     _limits = limits
+    if loaded is not None:
+        with loaded.get_lock():
+            loaded.value += 1
 
 
 def _fewer_malloc_arenas(arenas: int = 2) -> None:
@@ -203,11 +216,17 @@ def _timed_ocr(
     timeout_s: float,
     with_previews: bool = False,
     with_pdf: bool = False,
-) -> tuple[Any, float]:
-    """`_ocr`, and how long it ran in the worker (queueing excluded), for admission."""
+) -> tuple[Any, float, str]:
+    """`_ocr`, how long it ran in the worker (queueing excluded), for admission, and the kind of
+    document it read ("pdf", "png", ...), for the metrics."""
     started = time.perf_counter()
     result = _ocr(data, model, deadline, timeout_s, with_previews, with_pdf)
-    return result, time.perf_counter() - started
+    run_s = time.perf_counter() - started
+    try:
+        kind = sniff(data)  # a few header bytes (a ZIP's directory): no cost next to the OCR
+    except DocuocrError:
+        kind = "unknown"
+    return result, run_s, kind
 
 
 def _out_of_memory() -> OutOfMemory:
@@ -226,7 +245,7 @@ def _warm() -> int:
 
 
 class Pool:
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, metrics: Metrics | None = None) -> None:
         self.workers = max(1, settings.workers)
         self.capacity = self.workers + max(0, settings.queue_size)
         self.timeout_s = settings.request_timeout_s
@@ -237,19 +256,57 @@ class Pool:
         self._running = 0  # jobs this pool awaits now
         self._done = 0  # jobs finished by the current executor
         self.job_s: float | None = None  # moving average of a successful job's run time
+        self._warming: list[Future] = []  # the current executor's warm-up jobs
         self._executor = self._new_executor()
+        self.metrics = metrics or Metrics()
+        self.metrics.queue_depth.set_function(lambda: self.queued)
+        self.metrics.admitted.set_function(lambda: self.in_flight)
+        self.metrics.capacity.set(self.capacity)
+        self.metrics.workers.set(self.workers)
+        self.metrics.ready.set_function(lambda: float(self.ready))
 
     def _new_executor(self) -> ProcessPoolExecutor:
+        context = get_context("spawn")
+        self._loaded = context.Value("i", 0)  # workers of this executor with their models
         return ProcessPoolExecutor(
             max_workers=self.workers,
-            mp_context=get_context("spawn"),
+            mp_context=context,
             initializer=_init_worker,
-            initargs=(self._limits, self._memory_mb, threads_per_worker(self.workers)),
+            initargs=(
+                self._limits,
+                self._memory_mb,
+                threads_per_worker(self.workers),
+                self._loaded,
+            ),
         )
 
     def _start_warm_up(self) -> list[Future]:
         # Submitting `workers` jobs makes the executor start every worker now.
-        return [self._executor.submit(_warm) for _ in range(self.workers)]
+        self._warming = [self._executor.submit(_warm) for _ in range(self.workers)]
+        return self._warming
+
+    @property
+    def queued(self) -> int:
+        """Jobs given to the executor that no worker has started yet (about: a worker may be
+        between two jobs)."""
+        return max(0, self._running - self.workers)
+
+    @property
+    def ready(self) -> bool:
+        """Every worker of the current executor has loaded its models and run its warm-up read.
+        Counted by the workers themselves: one fast worker may run all the warm-up jobs while
+        another still loads. Safe to read from any thread (the metrics scrape)."""
+        warm = all(f.done() and not f.cancelled() and f.exception() is None for f in self._warming)
+        return bool(self._warming) and warm and self._loaded.value >= self.workers
+
+    def revive(self) -> None:
+        """Replace workers that died while loading their models: nothing else would, as long as a
+        load balancer holds traffic from a pool that is not ready. Call from the event loop."""
+        broken = [
+            f for f in self._warming if f.done() and not f.cancelled() and f.exception() is not None
+        ]
+        if any(isinstance(f.exception(), BrokenProcessPool) for f in broken):
+            self._rebuild(self._executor)
 
     async def warm_up(self) -> None:
         """Start the workers and load their models; raises if the engine cannot load."""
@@ -278,6 +335,8 @@ class Pool:
                 why = f"the queue of {self.capacity - self.workers} is full"
             else:
                 why = f"the queued requests already need about {self.timeout_s:g} s"
+            reason = "queue_full" if self.in_flight >= self.capacity else "queue_time"
+            self.metrics.rejected.labels(reason).inc()
             err = TooManyRequests(f"all {self.workers} workers are busy and {why}; retry later")
             if self.job_s is not None:  # about when the next place frees up
                 err.retry_after = min(60, max(1, math.ceil(self.job_s / self.workers)))
@@ -289,24 +348,33 @@ class Pool:
             self.in_flight -= 1
 
     async def ocr(
-        self, data: bytes, model: str, with_previews: bool = False, with_pdf: bool = False
+        self,
+        data: bytes,
+        model: str,
+        with_previews: bool = False,
+        kind: str = "",
+        with_pdf: bool = False,
     ) -> Any:
         """Run intake and OCR on `data` in a worker; DocuocrErrors from the worker pass through.
         Returns the Document, or (Document, page previews) `with_previews`, or (Document,
-        searchable PDF) `with_pdf`."""
+        searchable PDF) `with_pdf`. `kind` names the input format for the metrics when `data` is
+        not the original (an async job's page)."""
         self._running += 1
         try:
-            return await self._run(data, model, with_previews, with_pdf)
+            result, run_s, sniffed = await self._run(data, model, with_previews, with_pdf)
+            doc = result[0] if with_previews or with_pdf else result
+            self.metrics.pages_read(kind or sniffed, len(doc.pages), run_s)
+            return result
         finally:
             self._running -= 1
             self._done += 1
             if self.max_tasks and self._done >= self.max_tasks and not self._running:
                 log.info("the OCR workers ran %d jobs; replacing them", self._done)
-                self._replace(self._executor)
+                self._replace(self._executor, "max_tasks")
 
     async def _run(
         self, data: bytes, model: str, with_previews: bool, with_pdf: bool = False
-    ) -> Any:
+    ) -> tuple[Any, float, str]:
         executor = self._executor
         deadline = time.time() + self.timeout_s
         job = (_timed_ocr, data, model, deadline, self.timeout_s, with_previews, with_pdf)
@@ -318,7 +386,9 @@ class Pool:
             executor = self._rebuild(executor)
             future = executor.submit(*job)
         try:
-            result, run_s = await asyncio.wait_for(asyncio.wrap_future(future), self.timeout_s)
+            result, run_s, kind = await asyncio.wait_for(
+                asyncio.wrap_future(future), self.timeout_s
+            )
         except TimeoutError:
             raise Timeout(
                 f"OCR took longer than {self.timeout_s:g} s (DOCUOCR_REQUEST_TIMEOUT)"
@@ -330,17 +400,19 @@ class Pool:
                 "crash in a decoder); the worker pool has been restarted"
             ) from None
         self.job_s = run_s if self.job_s is None else 0.7 * self.job_s + 0.3 * run_s
-        return result
+        return result, run_s, kind
 
     def _rebuild(self, broken: ProcessPoolExecutor) -> ProcessPoolExecutor:
         """Replace a broken executor once, however many requests saw it break."""
         if self._executor is broken:
             log.warning("an OCR worker died; restarting the worker pool")
-            self._replace(broken)
+            self._replace(broken, "crash")
         return self._executor
 
-    def _replace(self, old: ProcessPoolExecutor) -> None:
-        """New workers start loading now; the old ones exit once their jobs (if any) end."""
+    def _replace(self, old: ProcessPoolExecutor, reason: str) -> None:
+        """New workers start loading now; the old ones exit once their jobs (if any) end. The
+        pool is not `ready` until the new ones have their models."""
+        self.metrics.restarts.labels(reason).inc()
         old.shutdown(wait=False, cancel_futures=True)
         self._executor = self._new_executor()
         self._done = 0

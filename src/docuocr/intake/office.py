@@ -1,9 +1,17 @@
-"""DOCX/PPTX/XLSX to PDF with headless LibreOffice, after checking the ZIP is not a bomb."""
+"""DOCX/PPTX/XLSX to PDF with headless LibreOffice, after checking the ZIP is not a bomb.
+
+No uploaded document may make the server reach the network, so LibreOffice gets three fences:
+the package's outside references are cut first (`links.neutralise`), its profile switches off
+link updates, remote content and macros, and it runs in a network namespace of its own, with no
+interface but a loopback that is down, wherever the OS allows one.
+"""
 
 from __future__ import annotations
 
 import contextlib
+import functools
 import io
+import logging
 import os
 import shutil
 import signal
@@ -14,12 +22,32 @@ import zlib
 from pathlib import Path
 
 from docuocr.errors import DocumentTooLarge, DocuocrError, InvalidDocument, Timeout
+from docuocr.intake.links import neutralise
+
+log = logging.getLogger(__name__)
 
 MAX_UNCOMPRESSED = 200 * 2**20  # real office files are a few MB unpacked; LibreOffice holds it all
 MAX_MEMBERS = 10_000
 MAX_RATIO = 500  # deflate tops out near 1032:1; real office parts stay well below 100:1
 RATIO_FLOOR = 2**20  # small parts may compress absurdly well without harm
 _CHUNK = 1 << 20
+
+# LibreOffice settings for a conversion profile: never update links (Writer 2, Calc 1), never
+# recalculate formulas on load (keep the saved results), block linked pictures and other content
+# from outside trusted locations (there are none), and never run macros.
+PROFILE_SETTINGS = {
+    "/org.openoffice.Office.Writer/Content/Update": {"Link": ("int", "2")},
+    "/org.openoffice.Office.Calc/Content/Update": {"Link": ("int", "1")},
+    "/org.openoffice.Office.Calc/Formula/Load": {
+        "OOXMLRecalcMode": ("int", "1"),
+        "ODFRecalcMode": ("int", "1"),
+    },
+    "/org.openoffice.Office.Common/Security/Scripting": {
+        "BlockUntrustedRefererLinks": ("boolean", "true"),
+        "MacroSecurityLevel": ("int", "3"),
+        "DisableMacrosExecution": ("boolean", "true"),
+    },
+}
 
 
 def check_zip(data: bytes, kind: str) -> None:
@@ -121,8 +149,10 @@ def to_pdf(data: bytes, kind: str, timeout_s: float, tmp_root: str | None = None
     with tempfile.TemporaryDirectory(prefix="docuocr-office-", dir=tmp_root) as tmp:
         work = Path(tmp)
         source = work / f"document.{kind}"
-        source.write_bytes(data)
+        source.write_bytes(neutralise(data, kind))
+        write_profile(work / "profile")
         cmd = [
+            *no_network_prefix(),
             soffice,
             f"-env:UserInstallation={(work / 'profile').as_uri()}",
             "--headless",
@@ -166,6 +196,50 @@ def to_pdf(data: bytes, kind: str, timeout_s: float, tmp_root: str | None = None
                 f"(exit status {proc.returncode}: {' / '.join(tail) or 'no output'})"
             )
         return pdf.read_bytes()
+
+
+def write_profile(profile: Path) -> None:
+    """Seed a fresh LibreOffice profile with `PROFILE_SETTINGS`; LibreOffice fills in the rest."""
+    items = []
+    for path, props in PROFILE_SETTINGS.items():
+        for name, (kind, value) in props.items():
+            items.append(
+                f'<item oor:path="{path}"><prop oor:name="{name}" oor:op="fuse" '
+                f'oor:type="xs:{kind}"><value>{value}</value></prop></item>'
+            )
+    user = profile / "user"
+    user.mkdir(parents=True, exist_ok=True)
+    (user / "registrymodifications.xcu").write_text(
+        '<?xml version="1.0" encoding="UTF-8"?>\n'
+        '<oor:items xmlns:oor="http://openoffice.org/2001/registry" '
+        'xmlns:xs="http://www.w3.org/2001/XMLSchema" '
+        'xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance">\n'
+        + "\n".join(items)
+        + "\n</oor:items>\n",
+        encoding="utf-8",
+    )
+
+
+@functools.cache
+def no_network_prefix() -> tuple[str, ...]:
+    """The command that runs a program with no network: `unshare --net` as root, or in a user
+    namespace of its own otherwise. Empty (with a warning, once) where the OS refuses both, as in
+    a container without CAP_SYS_ADMIN that also forbids user namespaces."""
+    unshare = shutil.which("unshare")
+    if unshare:
+        for prefix in ((unshare, "--net", "--"), (unshare, "--map-root-user", "--net", "--")):
+            with contextlib.suppress(OSError, subprocess.SubprocessError):
+                done = subprocess.run(
+                    [*prefix, "true"], stdin=subprocess.DEVNULL, capture_output=True, timeout=10
+                )
+                if done.returncode == 0:
+                    return prefix
+    log.warning(
+        "LibreOffice will run with this machine's network: the OS allows no network namespace "
+        "here (unshare --net). Office documents' outside references are still removed first, "
+        "and LibreOffice's link updates are off"
+    )
+    return ()
 
 
 def _kill_group(proc: subprocess.Popen) -> None:

@@ -40,7 +40,8 @@ from docuocr.intake.checks import check_file_size
 from docuocr.intake.sniff import sniff
 from docuocr.jobs import JobSettings
 from docuocr.jobs.runner import Runner
-from docuocr.jobs.store import COMPLETED, Job, Store, owner_of
+from docuocr.jobs.store import COMPLETED, STATES, Job, Store, owner_of
+from docuocr.metrics import Metrics
 
 log = logging.getLogger(__name__)
 
@@ -156,6 +157,13 @@ class JobService:
         if self._lock_file is not None:
             self._lock_file.close()  # releases the lock
 
+    def counts(self) -> dict[str, int]:
+        """Jobs by state, for the metrics (all 0 until the store exists)."""
+        counts = dict.fromkeys(STATES, 0)
+        if self.store is not None:
+            counts.update(self.store.count_by_status())
+        return counts
+
     def find(self, job_id: str, owner: str | None) -> Job:
         """The job if it exists, has not expired and belongs to `owner`; otherwise a 404."""
         since = time.time() - self.job_settings.retention_s
@@ -203,11 +211,15 @@ def async_router(
     *,
     require_auth: bool = True,
     submit_guard: Callable[..., None] | None = None,
+    metrics: Metrics | None = None,
 ) -> APIRouter:
     """The async endpoints; `api.create_app` includes them, and their start-up and shutdown.
     `submit_guard` runs before a submission: the API's key check and per-key rate limit, so a
-    client cannot go around the limit by submitting instead of posting."""
+    client cannot go around the limit by submitting instead of posting. `metrics` gets the
+    jobs by state."""
     service = JobService(settings, JobSettings.from_env())
+    if metrics is not None:
+        metrics.watch_jobs(service.counts)
     bearer = HTTPBearer(auto_error=False, description="Authorization: Bearer <API key>")
 
     def owner(creds: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]) -> str:

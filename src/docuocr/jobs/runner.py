@@ -153,7 +153,7 @@ class Runner:
                 for page_no in range(batch.start_page, batch.end_page + 1):
                     await self._slot(lane)
                     one_page = await asyncio.to_thread(source.page, page_no - 1, self.limits)
-                    doc = await self._ocr(one_page, job.model)
+                    doc = await self._ocr(one_page, job.model, job.kind)
                     pages.extend(doc.pages)
                     self.store.progress(job.id, batch.id, len(pages))
             finally:
@@ -173,10 +173,11 @@ class Runner:
         finally:
             self._release(job.id)
 
-    async def _ocr(self, data: bytes, model: str) -> Document:
+    async def _ocr(self, data: bytes, model: str, kind: str) -> Document:
+        """One page; `kind` is the stored document's, for the metrics (a TIFF's page is a PNG)."""
         for attempt in range(1, ATTEMPTS + 1):
             try:
-                return await self.pool.ocr(data, model)
+                return await self.pool.ocr(data, model, kind=kind)
             except (Timeout, WorkerCrashed) as exc:
                 if attempt == ATTEMPTS:
                     raise

@@ -28,6 +28,7 @@ ORPHAN_AGE_S = 3600  # a job folder with no row this old is left over from a cra
 
 SUBMITTED, STARTED, COMPLETED, FAILED = "submitted", "started", "completed", "failed"
 FINAL = (COMPLETED, FAILED)
+STATES = (SUBMITTED, STARTED, COMPLETED, FAILED)
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS jobs (
@@ -319,6 +320,12 @@ class Store:
                 (SUBMITTED, time.time(), STARTED),
             )
         return cursor.rowcount
+
+    def count_by_status(self) -> dict[str, int]:
+        """Jobs kept (not purged yet) by status."""
+        with self._lock:
+            rows = self._db.execute("SELECT status, COUNT(*) FROM jobs GROUP BY status").fetchall()
+        return {row[0]: int(row[1]) for row in rows}
 
     def unfinished(self) -> int:
         with self._lock:
