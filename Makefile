@@ -8,10 +8,12 @@ DEBIAN_TESSDATA := /usr/share/tesseract-ocr/5/tessdata
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 # Debian packages: Tesseract language data for the Hangul route, CJK fonts for rendered test pages,
-# LibreOffice for DOCX/PPTX/XLSX, Chromium for the web viewer's browser test (tests/test_viewer.py).
+# LibreOffice for DOCX/PPTX/XLSX, Chromium for the web viewer's browser test (tests/test_viewer.py),
+# Ghostscript and the tesseract program that OCRmyPDF checks for (the OCRmyPDF plugin's test).
 APT_PACKAGES := tesseract-ocr-eng tesseract-ocr-kor tesseract-ocr-chi-tra tesseract-ocr-chi-sim tesseract-ocr-jpn \
 	tesseract-ocr-osd tesseract-ocr-script-hang fonts-nanum fonts-noto-cjk \
-	libreoffice-writer-nogui libreoffice-calc-nogui libreoffice-impress-nogui chromium
+	libreoffice-writer-nogui libreoffice-calc-nogui libreoffice-impress-nogui chromium \
+	ghostscript tesseract-ocr
 
 .PHONY: install apt serve test lint format bench korean-dev train-korean korean-eval clean
 
@@ -29,7 +31,7 @@ $(VENV)/.installed: pyproject.toml
 	@$(PYTHON) -m venv --help >/dev/null 2>&1 || (DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq python3-venv)
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q -e '.[dev,ray]'
+	$(BIN)/pip install -q -e '.[dev,ray,ocrmypdf]'
 	touch $@
 
 # Tesseract language data for the engine: Debian's, with Korean replaced by the more accurate

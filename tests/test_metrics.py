@@ -17,7 +17,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from docgen import PHRASE, font, png, text_pdf
 from docuocr.api import create_app
-from docuocr.config import Limits, Settings
+from docuocr.config import Limits, ModelLimits, Settings
 from docuocr.errors import TooManyRequests
 from docuocr.metrics import Metrics
 from docuocr.pool import Pool
@@ -221,7 +221,8 @@ def get(app, path: str, **headers: str) -> httpx.Response:
 
 
 def test_requests_stopped_before_routing_still_count_under_their_route():
-    app = create_app(Settings(api_keys=("k",), limits=Limits(max_file_bytes=1000)))
+    small = ModelLimits({"ocr-2.2.1": Limits(max_file_bytes=1000)})
+    app = create_app(Settings(api_keys=("k",), limits=small))
     assert call(app, "POST", OCR, b"x" * 200_000).status_code == 413  # from the body limit
     assert call(app, "BREW", "/health").status_code == 405
     text = get(app, "/metrics").text

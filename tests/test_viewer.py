@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import pypdfium2 as pdfium
 import pytest
 import requests
 from PIL import Image, ImageDraw
@@ -255,6 +256,15 @@ def test_multi_page_navigation(tab: Tab, server: ServerProcess, tmp_path: Path) 
     assert page.inner_text("#text").split() == api["pages"][1]["text"].split()
     page.click("#prev-page")
     assert page.text_content("#page-label") == "Page 1 of 2"
+
+    # "Download searchable PDF": both pages, each with its words as text
+    with page.expect_download() as info:
+        page.click("#download-pdf")
+    assert info.value.suggested_filename == "two-pages.pdf"
+    pdf = pdfium.PdfDocument(Path(info.value.path()).read_bytes())
+    assert [" ".join(p.get_textpage().get_text_range().split()) for p in pdf] == [
+        p["text"] for p in api["pages"]
+    ]
     assert tab.page_errors == []
     assert tab.console_errors == []
 

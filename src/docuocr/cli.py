@@ -12,12 +12,14 @@ import time
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 from docuocr import __version__, batch
 from docuocr.calibration import command as calibrate_command
 from docuocr.config import DEFAULT_MODEL, Limits, Settings
 from docuocr.document import Document
 from docuocr.errors import DocuocrError
+from docuocr.formats.files import FORMATS
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -31,11 +33,13 @@ def _parser() -> argparse.ArgumentParser:
 
     ocr = sub.add_parser(
         "ocr",
-        help="read documents and write the API's JSON response for each",
+        help="read documents and write the API's JSON response (or a searchable PDF, hOCR, "
+        "ALTO) for each",
         description="Read documents locally (no server needed) and write the same JSON the API "
-        "returns. One file without --out prints to stdout; otherwise each FILE becomes "
-        "DIR/<stem>.json. A file that fails is reported on stderr and the others go on; the "
-        "exit code is 1 if any failed.",
+        "returns, or with --format a searchable PDF, hOCR or ALTO XML. One file without --out "
+        "prints to stdout (a PDF only when stdout is not a terminal); otherwise each FILE "
+        "becomes DIR/<stem>.json (.pdf, .hocr, .xml). A file that fails is reported on stderr "
+        "and the others go on; the exit code is 1 if any failed.",
     )
     ocr.add_argument(
         "files",
@@ -44,7 +48,16 @@ def _parser() -> argparse.ArgumentParser:
         metavar="FILE",
         help="documents: PDF, images, or DOCX/PPTX/XLSX",
     )
-    ocr.add_argument("--out", type=Path, metavar="DIR", help="write DIR/<stem>.json per file")
+    ocr.add_argument(
+        "--out", type=Path, metavar="DIR", help="write DIR/<stem>.json (.pdf, .hocr, .xml) per file"
+    )
+    ocr.add_argument(
+        "--format",
+        choices=FORMATS,
+        default="json",
+        help="json: the API's response; pdf: the pages with an invisible, searchable text "
+        "layer; hocr: hOCR 1.2; alto: ALTO v4 XML (default: %(default)s)",
+    )
     ocr.add_argument(
         "--schema", help="response format, as the API's `schema` field (default: Upstage's)"
     )
@@ -106,7 +119,7 @@ def main(argv: list[str] | None = None) -> int:
         return _bench(argv[1:])
     args = _parser().parse_args(argv)
     if args.command == "ocr":
-        return _ocr(args.files, args.out, args.schema, args.model)
+        return _ocr(args.files, args.out, args.schema, args.model, args.format)
     if args.command == "batch":
         return batch.main(args)
     if args.command == "calibrate":
@@ -128,9 +141,16 @@ def _bench(argv: list[str]) -> int:
     return bench.main(argv)
 
 
-def _ocr(files: list[Path], out: Path | None, schema: str | None, model_name: str | None) -> int:
+def _ocr(
+    files: list[Path],
+    out: Path | None,
+    schema: str | None,
+    model_name: str | None,
+    fmt: str = "json",
+) -> int:
     from docuocr.config import resolve_model
     from docuocr.formats import render, validate_schema
+    from docuocr.formats.files import SUFFIXES, document_file
 
     try:
         model = resolve_model(model_name)
@@ -141,11 +161,21 @@ def _ocr(files: list[Path], out: Path | None, schema: str | None, model_name: st
     if out is None and len(files) > 1:
         print("docuocr ocr: several files need --out DIR", file=sys.stderr)
         return 2
+    if schema and fmt != "json":
+        print("docuocr ocr: --schema applies to --format json only", file=sys.stderr)
+        return 2
+    if out is None and fmt == "pdf" and sys.stdout.isatty():
+        print(
+            "docuocr ocr: a PDF is not for the terminal: use --out DIR (or redirect stdout)",
+            file=sys.stderr,
+        )
+        return 2
+    suffix = SUFFIXES[fmt]
     stems: dict[str, Path] = {}
     for path in files:
         if (other := stems.setdefault(path.stem, path)) != path:
             print(
-                f"docuocr ocr: {other} and {path} would both write {path.stem}.json",
+                f"docuocr ocr: {other} and {path} would both write {path.stem}{suffix}",
                 file=sys.stderr,
             )
             return 2
@@ -154,15 +184,27 @@ def _ocr(files: list[Path], out: Path | None, schema: str | None, model_name: st
 
     limits = Limits.from_env(model)
     failed = 0
-    for n, (path, result, seconds) in enumerate(_read_all(files, model, limits), 1):
+    for n, (path, result, seconds) in enumerate(_read_all(files, model, limits, fmt == "pdf"), 1):
         try:
             if isinstance(result, BaseException):
                 raise result
-            text = json.dumps(render(result, schema), ensure_ascii=False, indent=2)
-            if out is None:
-                print(text)
+            if isinstance(result, tuple):  # the searchable PDF
+                result, body = result
+            elif fmt != "json":
+                body = document_file(result, fmt)
             else:
-                (out / f"{path.stem}.json").write_text(text + "\n", encoding="utf-8")
+                text = json.dumps(render(result, schema), ensure_ascii=False, indent=2)
+                if out is None:
+                    print(text)
+                else:
+                    (out / f"{path.stem}.json").write_text(text + "\n", encoding="utf-8")
+            if fmt != "json":
+                if out is None:
+                    sys.stdout.flush()
+                    sys.stdout.buffer.write(body)
+                    sys.stdout.buffer.flush()
+                else:
+                    (out / f"{path.stem}{suffix}").write_bytes(body)
         except (DocuocrError, OSError) as exc:
             failed += 1
             print(f"{path}: {getattr(exc, 'message', None) or exc}", file=sys.stderr)
@@ -182,8 +224,8 @@ def _ocr(files: list[Path], out: Path | None, schema: str | None, model_name: st
 
 
 def _read_all(
-    files: list[Path], model: str, limits: Limits
-) -> Iterator[tuple[Path, Document | BaseException, float]]:
+    files: list[Path], model: str, limits: Limits, with_pdf: bool = False
+) -> Iterator[tuple[Path, Document | tuple[Document, bytes] | BaseException, float]]:
     """OCR each file in this process, on one thread per core with an engine of its own; yield the
     results as they finish.
 
@@ -203,7 +245,7 @@ def _read_all(
     from docuocr.engine.config import load_config
     from docuocr.engine.lexicon import Lexicon
     from docuocr.engine.recognize import Spares
-    from docuocr.pipeline import ocr_bytes
+    from docuocr.pipeline import ocr_bytes, searchable_pdf
     from docuocr.pool import threads_per_worker
 
     threads = min(len(files), os.cpu_count() or 1)
@@ -212,7 +254,8 @@ def _read_all(
     todo: queue.SimpleQueue[Path] = queue.SimpleQueue()
     for path in files:
         todo.put(path)
-    done: queue.SimpleQueue[tuple[Path, Document | BaseException, float]] = queue.SimpleQueue()
+    done: queue.SimpleQueue[tuple[Path, Any, float]] = queue.SimpleQueue()
+    read = searchable_pdf if with_pdf else ocr_bytes
     spares = Spares()
 
     def work() -> None:
@@ -227,7 +270,7 @@ def _read_all(
                 if engine is None:
                     engine = Engine()
                     engine.recognize.spares = spares
-                doc: Document | BaseException = ocr_bytes(path.read_bytes(), engine, limits, model)
+                doc: Any = read(path.read_bytes(), engine, limits, model)
             except Exception as exc:  # one bad file must not stop the others
                 doc = exc
             done.put((path, doc, time.perf_counter() - started))

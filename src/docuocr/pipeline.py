@@ -32,3 +32,17 @@ def ocr_bytes(
         page = engine.read(np.asarray(img.convert("RGB")))
         pages.append(page.scaled_to(*full_size(img)))
     return Document(pages=pages, model=model_version(model), total_pages=intake.total_pages)
+
+
+def searchable_pdf(
+    data: bytes, engine: Engine, limits: Limits, model: str = DEFAULT_MODEL
+) -> tuple[Document, bytes]:
+    """OCR `data` and make its searchable PDF: a PDF input's own pages carry the text layer,
+    anything else becomes the page images the engine read. Made where the OCR ran, so the page
+    images never travel between processes."""
+    from docuocr.formats.pdf import to_pdf
+    from docuocr.intake.sniff import sniff
+
+    images: list[Image.Image] = []
+    doc = ocr_bytes(data, engine, limits, model, on_page=images.append)
+    return doc, to_pdf(doc, images, data if sniff(data) == "pdf" else None)

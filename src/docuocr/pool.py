@@ -134,11 +134,12 @@ def _ocr(
     deadline: float = 0.0,
     timeout_s: float = 0.0,
     with_previews: bool = False,
-) -> Document | tuple[Document, list[dict]]:
+    with_pdf: bool = False,
+) -> Document | tuple[Document, list[dict]] | tuple[Document, bytes]:
     """One job; `deadline` is its request's, in time.time() seconds (0: none). With previews,
-    the page images as the viewer shows them come back too."""
+    the page images as the viewer shows them come back too; with_pdf, the searchable PDF."""
     global _job_timeout_s
-    from docuocr.pipeline import ocr_bytes
+    from docuocr.pipeline import ocr_bytes, searchable_pdf
     from docuocr.preview import preview
 
     if deadline:
@@ -150,6 +151,8 @@ def _ocr(
         faulthandler.dump_traceback_later(left + HARD_KILL_GRACE_S, exit=True)
     limits = _limits[model]
     try:
+        if with_pdf:
+            return searchable_pdf(data, _engine, limits, model)
         if not with_previews:
             return ocr_bytes(data, _engine, limits, model)
         shots: list[dict] = []
@@ -211,12 +214,17 @@ def _is_alloc_failure(exc: BaseException) -> bool:
 
 
 def _timed_ocr(
-    data: bytes, model: str, deadline: float, timeout_s: float, with_previews: bool = False
+    data: bytes,
+    model: str,
+    deadline: float,
+    timeout_s: float,
+    with_previews: bool = False,
+    with_pdf: bool = False,
 ) -> tuple[Any, float, str]:
     """`_ocr`, how long it ran in the worker (queueing excluded), for admission, and the kind of
     document it read ("pdf", "png", ...), for the metrics."""
     started = time.perf_counter()
-    result = _ocr(data, model, deadline, timeout_s, with_previews)
+    result = _ocr(data, model, deadline, timeout_s, with_previews, with_pdf)
     run_s = time.perf_counter() - started
     try:
         kind = sniff(data)  # a few header bytes (a ZIP's directory): no cost next to the OCR
@@ -344,15 +352,21 @@ class Pool:
             self.in_flight -= 1
 
     async def ocr(
-        self, data: bytes, model: str, with_previews: bool = False, kind: str = ""
+        self,
+        data: bytes,
+        model: str,
+        with_previews: bool = False,
+        kind: str = "",
+        with_pdf: bool = False,
     ) -> Any:
         """Run intake and OCR on `data` in a worker; DocuocrErrors from the worker pass through.
-        Returns the Document, or (Document, page previews) `with_previews`. `kind` names the
-        input format for the metrics when `data` is not the original (an async job's page)."""
+        Returns the Document, or (Document, page previews) `with_previews`, or (Document,
+        searchable PDF) `with_pdf`. `kind` names the input format for the metrics when `data` is
+        not the original (an async job's page)."""
         self._running += 1
         try:
-            result, run_s, sniffed = await self._run(data, model, with_previews)
-            doc = result[0] if with_previews else result
+            result, run_s, sniffed = await self._run(data, model, with_previews, with_pdf)
+            doc = result[0] if with_previews or with_pdf else result
             self.metrics.pages_read(kind or sniffed, len(doc.pages), run_s)
             return result
         finally:
@@ -362,10 +376,12 @@ class Pool:
                 log.info("the OCR workers ran %d jobs; replacing them", self._done)
                 self._replace(self._executor, "max_tasks")
 
-    async def _run(self, data: bytes, model: str, with_previews: bool) -> tuple[Any, float, str]:
+    async def _run(
+        self, data: bytes, model: str, with_previews: bool, with_pdf: bool = False
+    ) -> tuple[Any, float, str]:
         executor = self._executor
         deadline = time.time() + self.timeout_s
-        job = (_timed_ocr, data, model, deadline, self.timeout_s, with_previews)
+        job = (_timed_ocr, data, model, deadline, self.timeout_s, with_previews, with_pdf)
         try:
             future = executor.submit(*job)
         except BrokenProcessPool:

@@ -21,6 +21,7 @@ from docuocr.api import check_document, resolve_model
 from docuocr.config import Settings
 from docuocr.errors import DocuocrError
 from docuocr.formats import SCHEMAS, render
+from docuocr.searchable import add_searchable_pdf
 
 STATIC = Path(__file__).with_name("static")
 # The page may load only its own files and talk only to this server: it works offline, and a key
@@ -43,7 +44,8 @@ def _text_field(value: Any, name: str) -> str | None:
 
 def add_viewer(app: FastAPI, settings: Settings, authorize: Callable[..., None]) -> None:
     """Serve the viewer page at `GET /` (no key: the page's own requests carry it) and its
-    endpoint `POST /viewer/ocr` (same key, admission and errors as the OCR API)."""
+    endpoints `POST /viewer/ocr` (same key, admission and errors as the OCR API) and
+    `POST /v1/docuocr/searchable-pdf` (its "Download searchable PDF", also an API of its own)."""
 
     @app.get("/", include_in_schema=False)
     async def index() -> FileResponse:
@@ -85,3 +87,4 @@ def add_viewer(app: FastAPI, settings: Settings, authorize: Callable[..., None])
         response_class=JSONResponse,
         summary="OCR with page images, for the web viewer",
     )
+    add_searchable_pdf(app, authorize, settings.limits)

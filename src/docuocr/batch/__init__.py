@@ -23,6 +23,7 @@ from docuocr.batch.progress import Progress
 from docuocr.config import DEFAULT_MODEL, ModelLimits
 from docuocr.document import Document
 from docuocr.errors import DocuocrError, UnsupportedDocument
+from docuocr.formats.files import FORMATS
 from docuocr.intake.sniff import sniff
 
 ENGINES = ("local", "ray")
@@ -61,6 +62,13 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     )
     batch.add_argument("--schema", help="response format, as the API's `schema` field")
     batch.add_argument(
+        "--format",
+        choices=FORMATS,
+        default="json",
+        help="json: the API's response; pdf: searchable PDF; hocr: hOCR; alto: ALTO v4 XML "
+        "(OUT/<path>.json, .pdf, .hocr or .xml; default: %(default)s)",
+    )
+    batch.add_argument(
         "--model", help=f"model, as the API's `model` field (default: {DEFAULT_MODEL})"
     )
 
@@ -75,6 +83,7 @@ def main(args: argparse.Namespace) -> int:
         ray_address=args.ray_address,
         schema=args.schema,
         model=args.model,
+        fmt=args.format,
     )
 
 
@@ -88,10 +97,12 @@ def run(
     schema: str | None = None,
     model: str | None = None,
     stream: TextIO | None = None,
+    fmt: str = "json",
 ) -> int:
     """Run a batch; returns the exit code (0 ok, 1 some file failed, 2 bad arguments)."""
     from docuocr.config import resolve_model
     from docuocr.formats import render, validate_schema
+    from docuocr.formats.files import SUFFIXES, document_file
 
     stream = stream or sys.stderr
 
@@ -104,6 +115,8 @@ def run(
         validate_schema(schema)
     except DocuocrError as exc:
         return usage(exc.message)
+    if schema and fmt != "json":
+        return usage("--schema applies to --format json only")
     if not src.is_dir():
         return usage(f"{src} is not a folder")
     if workers is not None and workers < 1:
@@ -115,7 +128,7 @@ def run(
             return usage("--engine ray needs Ray: pip install 'docuocr[ray]' (or `make install`)")
 
     out.mkdir(parents=True, exist_ok=True)
-    todo, done, clashes = plan(src, out)
+    todo, done, clashes = plan(src, out, SUFFIXES[fmt])
     where = f"Ray at {ray_address}" if ray_address else ("a local Ray" if engine == "ray" else "")
     print(
         f"docuocr batch: {len(todo)} file(s) to read, {done} already done"
@@ -167,13 +180,32 @@ def run(
             if engine == "ray":
                 from docuocr.batch import ray_engine
 
-                results = ray_engine.read(inputs(), model, limits, count, ray_address)
+                results = ray_engine.read(
+                    inputs(), model, limits, count, ray_address, with_pdf=fmt == "pdf"
+                )
             else:
                 from docuocr.batch import local
 
-                results = local.read(inputs(), model, limits, count or 1)
+                results = local.read(inputs(), model, limits, count or 1, fmt == "pdf")
             for item, result in results:
-                if isinstance(result, Document):
+                if isinstance(result, tuple):  # (Document, searchable PDF)
+                    result, body = result
+                    try:
+                        _write_bytes(item.out, body)
+                    except OSError as exc:
+                        result = Failure("unwritable", f"cannot write {item.out}: {exc}")
+                    else:
+                        progress.done(item.rel, len(result.pages))
+                        continue
+                elif isinstance(result, Document) and fmt != "json":
+                    try:
+                        _write_bytes(item.out, document_file(result, fmt))
+                    except OSError as exc:
+                        result = Failure("unwritable", f"cannot write {item.out}: {exc}")
+                    else:
+                        progress.done(item.rel, len(result.pages))
+                        continue
+                elif isinstance(result, Document):
                     try:
                         _write_json(item.out, render(result, schema))
                     except OSError as exc:
@@ -185,6 +217,14 @@ def run(
                 report(item, result)
     progress.finish()
     return 1 if failed else 0
+
+
+def _write_bytes(path: Path, body: bytes) -> None:
+    """Whole or not at all, as `_write_json`."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_bytes(body)
+    os.replace(tmp, path)
 
 
 def _write_json(path: Path, body: dict) -> None:

@@ -41,9 +41,14 @@ def _executor(workers: int, limits: ModelLimits) -> ProcessPoolExecutor:
 
 
 def read(
-    inputs: Iterator[tuple[Item, bytes]], model: str, limits: ModelLimits, workers: int
-) -> Iterator[tuple[Item, Document | Failure]]:
-    """OCR every input on `workers` processes; yield results as they finish, in any order."""
+    inputs: Iterator[tuple[Item, bytes]],
+    model: str,
+    limits: ModelLimits,
+    workers: int,
+    with_pdf: bool = False,
+) -> Iterator[tuple[Item, Document | tuple[Document, bytes] | Failure]]:
+    """OCR every input on `workers` processes; yield results as they finish, in any order.
+    `with_pdf`, each result is (Document, searchable PDF)."""
     executor = _executor(workers, limits)
     pending: dict[Future, tuple[Item, bytes, int]] = {}
     retry: deque[tuple[Item, bytes, int]] = deque()
@@ -59,12 +64,13 @@ def read(
                     if nxt is None:
                         break
                     (item, data), tries = nxt, 0
+                job = (_ocr, data, model, 0.0, 0.0, False, with_pdf)
                 try:
-                    future = executor.submit(_ocr, data, model)
+                    future = executor.submit(*job)
                 except BrokenProcessPool:
                     executor.shutdown(wait=False, cancel_futures=True)
                     executor = _executor(workers, limits)
-                    future = executor.submit(_ocr, data, model)
+                    future = executor.submit(*job)
                 pending[future] = (item, data, tries)
             if not pending:
                 return

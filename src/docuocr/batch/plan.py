@@ -36,15 +36,18 @@ def walk(src: Path, out: Path) -> Iterator[Path]:
                 yield here / name
 
 
-def plan(src: Path, out: Path) -> tuple[list[Item], int, list[tuple[Item, Failure]]]:
-    """(files to read, files already done, files that would overwrite another's JSON)."""
+def plan(
+    src: Path, out: Path, suffix: str = ".json"
+) -> tuple[list[Item], int, list[tuple[Item, Failure]]]:
+    """(files to read, files already done, files that would overwrite another's output);
+    `suffix` is the output's (.json, or .pdf, .hocr, .xml for `--format`)."""
     todo: list[Item] = []
     clashes: list[tuple[Item, Failure]] = []
     owners: dict[Path, str] = {}
     done = 0
     for path in walk(src, out):
         rel = path.relative_to(src)
-        item = Item(path, rel.as_posix(), out / rel.with_suffix(".json"))
+        item = Item(path, rel.as_posix(), out / rel.with_suffix(suffix))
         if (first := owners.setdefault(item.out, item.rel)) != item.rel:
             reason = f"{first} writes the same {item.out.name}; rename one of them"
             clashes.append((item, Failure("output_name_clash", reason)))

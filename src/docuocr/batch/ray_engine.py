@@ -37,10 +37,14 @@ class OcrActor:
         self.engine = Engine()
         self.limits = limits
 
-    def ocr(self, data: bytes, model: str) -> Document | Failure:
-        from docuocr.pipeline import ocr_bytes
+    def ocr(
+        self, data: bytes, model: str, with_pdf: bool = False
+    ) -> Document | tuple[Document, bytes] | Failure:
+        from docuocr.pipeline import ocr_bytes, searchable_pdf
 
         try:
+            if with_pdf:
+                return searchable_pdf(data, self.engine, self.limits[model], model)
             return ocr_bytes(data, self.engine, self.limits[model], model)
         except DocuocrError as exc:
             return Failure(exc.code, exc.message)
@@ -71,7 +75,8 @@ def read(
     limits: ModelLimits,
     workers: int | None,
     address: str | None = None,
-) -> Iterator[tuple[Item, Document | Failure]]:
+    with_pdf: bool = False,
+) -> Iterator[tuple[Item, Document | tuple[Document, bytes] | Failure]]:
     """OCR every input on `workers` Ray actors (default: the cluster's CPUs); yield as they finish."""
     ray = _init_ray(address, workers)
     try:
@@ -93,7 +98,7 @@ def read(
                     (item, data), tries = nxt, 0
                 index = min(load, key=load.__getitem__)
                 load[index] += 1
-                ref = actors[index].ocr.remote(data, model)
+                ref = actors[index].ocr.remote(data, model, with_pdf)
                 pending[ref] = (item, data, tries, index)
             if not pending:
                 return

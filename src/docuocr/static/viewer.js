@@ -31,6 +31,7 @@
     sumConfidence: $("sum-confidence"),
     nextLow: $("next-low"),
     download: $("download"),
+    downloadPdf: $("download-pdf"),
     status: $("status"),
     text: $("text"),
     textPage: $("text-page"),
@@ -42,6 +43,7 @@
   const state = {
     result: null, // {formats, previews} from the server
     fileName: "",
+    file: null, // the File that was read, sent again for its searchable PDF
     words: [], // {id, text, confidence, page, poly, span}, in the API's id order
     byId: new Map(),
     current: null, // the word last focused, where "Next to check" goes on from
@@ -162,6 +164,7 @@
     }
     const seconds = (performance.now() - started) / 1000;
     show(data, file.name);
+    state.file = file;
     ui.status.textContent = `${file.name}: read in ${seconds.toFixed(1)} s.`;
     setState("done");
   }
@@ -246,6 +249,7 @@
     ui.sumConfidence.textContent = upstage.pages.length ? fmt(upstage.confidence) : "–";
     ui.sumConfidence.title = "The lowest page's mean word confidence, as the API reports it";
     ui.download.disabled = false;
+    ui.downloadPdf.disabled = false;
     updateDownloadLabel();
     applyThreshold();
     showPage(0);
@@ -443,6 +447,45 @@
     link.click();
     link.remove();
     setTimeout(() => URL.revokeObjectURL(url), 1000);
+  });
+
+  // The PDF is made on the server, from the page images it reads: the document is sent again.
+  ui.downloadPdf.addEventListener("click", async () => {
+    const file = state.file;
+    if (!file) return;
+    const body = new FormData();
+    body.append("document", file, file.name);
+    const headers = {};
+    const key = ui.key.value.trim();
+    if (key) headers.Authorization = `Bearer ${key}`;
+    ui.downloadPdf.disabled = true;
+    ui.status.textContent = `Making the searchable PDF of ${file.name}…`;
+    try {
+      const response = await fetch("v1/docuocr/searchable-pdf", { method: "POST", headers, body });
+      if (!response.ok) {
+        let error = {};
+        try {
+          error = (await response.json()).error || {};
+        } catch {
+          error = {};
+        }
+        showError(error.message || `The server answered HTTP ${response.status}.`, response.status, error.code);
+        ui.status.textContent = "";
+        return;
+      }
+      const url = URL.createObjectURL(await response.blob());
+      const stem = file.name.replace(/\.[^.]*$/, "") || "document";
+      const link = el("a", { href: url, download: `${stem}.pdf` });
+      document.body.append(link);
+      link.click();
+      link.remove();
+      setTimeout(() => URL.revokeObjectURL(url), 1000);
+      ui.status.textContent = `${file.name}: searchable PDF downloaded.`;
+    } catch (err) {
+      showError(`The docuocr server cannot be reached (${err.message}).`);
+    } finally {
+      ui.downloadPdf.disabled = state.file === null;
+    }
   });
 
   ui.file.addEventListener("change", run);
