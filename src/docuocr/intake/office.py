@@ -157,7 +157,7 @@ def to_pdf(data: bytes, kind: str, timeout_s: float, tmp_root: str | None = None
                     code="conversion_timeout",
                 ) from None
             finally:
-                _kill_group(proc)
+                kill_group(proc)
         pdf = work / "out" / "document.pdf"
         if proc.returncode != 0 or not pdf.is_file() or pdf.stat().st_size == 0:
             tail = log_path.read_text(errors="replace").strip().splitlines()[-2:]
@@ -168,7 +168,7 @@ def to_pdf(data: bytes, kind: str, timeout_s: float, tmp_root: str | None = None
         return pdf.read_bytes()
 
 
-def _kill_group(proc: subprocess.Popen) -> None:
+def kill_group(proc: subprocess.Popen) -> None:
     """Kill whatever is left of the conversion's process group and reap the leader."""
     with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(proc.pid, signal.SIGKILL)

@@ -1,0 +1,212 @@
+"""Hancom HWP 5 and HWPX to PDF with the `hwp-ingest` renderer (rhwp), in a subprocess.
+
+The checks here run first, in the worker: the HWP FileHeader's password and DRM flags, and the
+compressed streams inflated with a bound (a small HWP can unpack to gigabytes), or the HWPX's
+ZIP through `office.check_zip`. The renderer then runs as `python -m docuocr.intake.hwp_render`
+in its own session and temporary directory, like LibreOffice: a timeout kills the whole group,
+a crash in native code costs only that process, and it inherits the worker's memory cap.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import subprocess
+import sys
+import tempfile
+import zipfile
+import zlib
+from pathlib import Path
+
+import olefile
+
+from docuocr.errors import DocumentTooLarge, DocuocrError, InvalidDocument
+from docuocr.intake import office
+
+SIGNATURE = b"HWP Document File"
+# FileHeader properties (HWP 5.0 format, "파일 인식 정보"): bit 0 compressed, 1 password,
+# 2 distribution document, 4 DRM, 8 encrypted with a public certificate, 10 certificate DRM.
+COMPRESSED = 1 << 0
+PASSWORD = 1 << 1
+DISTRIBUTION = 1 << 2
+DRM = 1 << 4
+CERT_ENCRYPTED = 1 << 8
+CERT_DRM = 1 << 10
+
+MAX_UNCOMPRESSED = office.MAX_UNCOMPRESSED  # what the body streams may inflate to, in all
+MAX_PAGES = 2000  # pages the renderer lays out; more is an HWP bomb, not a document to OCR
+# Exit statuses of hwp_render, so the parent tells bad input from too much of it.
+EXIT_INVALID = 2
+EXIT_TOO_MANY_PAGES = 3
+EXIT_NO_MEMORY = 4
+EXIT_UNAVAILABLE = 5
+_CHUNK = 1 << 20
+
+
+def is_hwp(data: bytes) -> bool:
+    """An OLE file whose FileHeader stream carries the HWP signature (a .doc or .xls does not).
+
+    An OLE directory too damaged to read still counts when the signature is in the bytes, so a
+    truncated HWP gets "corrupt" rather than "a legacy Office file"."""
+    try:
+        with olefile.OleFileIO(data) as ole:
+            if not ole.exists("FileHeader"):
+                return False
+            return ole.openstream("FileHeader").read(len(SIGNATURE)) == SIGNATURE
+    except (OSError, ValueError, IndexError, EOFError):  # olefile's errors are OSErrors mostly
+        return SIGNATURE in data[:1_000_000]
+
+
+def check_hwp(data: bytes) -> None:
+    """Refuse locked, corrupt, truncated or bomb-like HWP files before the renderer sees them."""
+    try:
+        ole = olefile.OleFileIO(data)
+    except (OSError, ValueError, IndexError, EOFError) as exc:
+        raise InvalidDocument(f"the HWP is truncated or corrupt ({exc})") from exc
+    with ole:
+        header = _stream(ole, ["FileHeader"])
+        if len(header) < 40 or not header.startswith(SIGNATURE):
+            raise InvalidDocument("the HWP is corrupt: its FileHeader is missing or damaged")
+        flags = int.from_bytes(header[36:40], "little")
+        if flags & PASSWORD:
+            raise InvalidDocument(
+                "the HWP document is password-protected; open it in Hancom Office, remove the "
+                "password (or save it as PDF) and try again"
+            )
+        if flags & (DRM | CERT_ENCRYPTED | CERT_DRM):
+            raise InvalidDocument(
+                "the HWP document is DRM-protected or encrypted with a certificate; export it "
+                "unlocked (or as PDF) from the program that can open it and try again"
+            )
+        if flags & DISTRIBUTION:
+            return  # its body is encrypted in ViewText; the renderer decides whether it can read it
+        names = [n for n in ole.listdir() if n[0] in ("DocInfo", "BodyText")]
+        if ["DocInfo"] not in names or not any(n[0] == "BodyText" for n in names):
+            raise InvalidDocument("the HWP is corrupt: it has no DocInfo or BodyText stream")
+        total = 0
+        for name in names:
+            raw = _stream(ole, name)
+            if flags & COMPRESSED:
+                total += _inflated_size(raw, "/".join(name), MAX_UNCOMPRESSED - total)
+
+
+def _stream(ole: olefile.OleFileIO, name: list[str]) -> bytes:
+    path = "/".join(name)
+    try:
+        size = ole.get_size(path)
+        raw = ole.openstream(name).read()
+    except (OSError, ValueError, IndexError, EOFError) as exc:
+        raise InvalidDocument(
+            f"the HWP is corrupt: stream {path!r} cannot be read ({exc})"
+        ) from exc
+    if len(raw) < size:
+        raise InvalidDocument(f"the HWP is truncated: stream {path!r} is cut short")
+    return raw
+
+
+def _inflated_size(raw: bytes, name: str, budget: int) -> int:
+    """Inflate one raw-deflate stream, output discarded, refusing it past `budget` bytes."""
+    inflater = zlib.decompressobj(-15)
+    size = 0
+    try:
+        for pos in range(0, len(raw), _CHUNK):
+            pending = raw[pos : pos + _CHUNK]
+            while pending:
+                size += len(inflater.decompress(pending, _CHUNK))
+                pending = inflater.unconsumed_tail
+                if size > budget:
+                    raise DocumentTooLarge(
+                        f"the HWP's text streams unpack to more than "
+                        f"{MAX_UNCOMPRESSED / 2**20:.0f} MB (at {name!r}): it is too large or an "
+                        f"HWP bomb"
+                    )
+            if inflater.eof:
+                break
+    except zlib.error as exc:
+        raise InvalidDocument(f"the HWP is corrupt: stream {name!r} cannot be inflated") from exc
+    if not inflater.eof:
+        raise InvalidDocument(f"the HWP is truncated or corrupt: stream {name!r} ends early")
+    return size
+
+
+def check_hwpx(data: bytes) -> None:
+    """The ZIP bomb checks of the office formats, then OWPML's own encryption marker."""
+    office.check_zip(data, "hwpx")
+    with zipfile.ZipFile(io.BytesIO(data)) as zf:
+        names = set(zf.namelist())
+        manifest = zf.read("META-INF/manifest.xml") if "META-INF/manifest.xml" in names else b""
+    if b"encryption-data" in manifest:
+        raise InvalidDocument(
+            "the HWPX document is password-protected (encrypted); open it in Hancom Office, remove "
+            "the password (or save it as PDF) and try again"
+        )
+    if not any(n.startswith("Contents/") for n in names):
+        raise InvalidDocument("the HWPX is corrupt: it has no Contents/ part")
+
+
+def to_pdf(data: bytes, kind: str, timeout_s: float, tmp_root: str | None = None) -> bytes:
+    """Lay out and render with hwp-ingest in a child process; the PDF it writes comes back."""
+    name = kind.upper()
+    with tempfile.TemporaryDirectory(prefix="docuocr-hwp-", dir=tmp_root) as tmp:
+        work = Path(tmp)
+        source, target = work / f"document.{kind}", work / "document.pdf"
+        source.write_bytes(data)
+        # TMPDIR: the renderer's own scratch files (SVG pages for rsvg-convert) stay in here too.
+        env = {**os.environ, "TMPDIR": tmp, "HOME": tmp}
+        cmd = [sys.executable, "-m", "docuocr.intake.hwp_render", str(source), str(target)]
+        cmd.append(str(MAX_PAGES))
+        proc = subprocess.Popen(
+            cmd,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            cwd=tmp,
+            env=env,
+            start_new_session=True,
+        )
+        try:
+            _, err = proc.communicate(timeout=timeout_s)
+        except subprocess.TimeoutExpired:
+            raise DocumentTooLarge(
+                f"laying out the {name} took longer than {timeout_s:g} s and was stopped: it is "
+                f"too large or too complex; split it or send it as PDF",
+                code="conversion_timeout",
+            ) from None
+        finally:
+            office.kill_group(proc)
+        message = _last_line(err)
+        if proc.returncode == 0 and target.is_file() and target.stat().st_size > 0:
+            return target.read_bytes()
+    if proc.returncode == EXIT_TOO_MANY_PAGES:
+        raise DocumentTooLarge(
+            f"the {name} lays out to {message} pages, over the limit of "
+            f"{MAX_PAGES:,}: split it or send the pages you need"
+        )
+    if proc.returncode == EXIT_NO_MEMORY or _out_of_memory(err):
+        raise DocumentTooLarge(
+            f"laying out the {name} needs more memory than an OCR worker has: it is too large, "
+            f"too deeply nested, or an HWP bomb",
+            code="out_of_memory",
+        )
+    if proc.returncode == EXIT_UNAVAILABLE:
+        raise DocuocrError(
+            f"HWP and HWPX need the hwp-ingest package and rsvg-convert (librsvg2-bin), which are "
+            f"not installed on this server ({message})",
+            code="hwp_unavailable",
+            status=503,
+        )
+    if proc.returncode is not None and proc.returncode < 0:
+        message = f"the renderer stopped on signal {-proc.returncode}"
+    raise InvalidDocument(
+        f"the {name} cannot be laid out; the file is probably corrupt ({message or 'no output'})"
+    )
+
+
+def _last_line(err: bytes) -> str:
+    lines = err.decode("utf-8", "replace").strip().splitlines()
+    return lines[-1][:300] if lines else ""
+
+
+def _out_of_memory(err: bytes) -> bool:
+    """Rust's allocator failing, or its stack running out on deep nesting, aborts the process."""
+    return b"memory allocation of" in err or b"has overflowed its stack" in err
