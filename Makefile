@@ -8,7 +8,8 @@ DEBIAN_TESSDATA := /usr/share/tesseract-ocr/5/tessdata
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 # Debian packages: Tesseract language data for the Hangul route, CJK fonts for rendered test pages,
-# LibreOffice for DOCX/PPTX/XLSX, librsvg2-bin (rsvg-convert) for HWP/HWPX, Chromium for the web viewer's browser test (tests/test_viewer.py).
+# LibreOffice for DOCX/PPTX/XLSX, librsvg2-bin (rsvg-convert) for HWP/HWPX, Chromium for the web
+# viewer's browser test (tests/test_viewer.py).
 APT_PACKAGES := tesseract-ocr-eng tesseract-ocr-kor tesseract-ocr-chi-tra tesseract-ocr-chi-sim tesseract-ocr-jpn \
 	tesseract-ocr-osd tesseract-ocr-script-hang fonts-nanum fonts-noto-cjk \
 	libreoffice-writer-nogui libreoffice-calc-nogui libreoffice-impress-nogui chromium librsvg2-bin

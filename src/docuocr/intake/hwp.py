@@ -174,7 +174,7 @@ def to_pdf(data: bytes, kind: str, timeout_s: float, tmp_root: str | None = None
             ) from None
         finally:
             office.kill_group(proc)
-        message = _last_line(err)
+        message = _last_line(err).replace(tmp, "")  # no server paths in the answer
         if proc.returncode == 0 and target.is_file() and target.stat().st_size > 0:
             return target.read_bytes()
     if proc.returncode == EXIT_TOO_MANY_PAGES:
