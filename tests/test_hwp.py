@@ -78,6 +78,8 @@ def test_docx_and_other_ole_files_are_not_taken_for_hwp():
     data = data.replace(hwp.SIGNATURE, b"X" * len(hwp.SIGNATURE))
     with pytest.raises(UnsupportedDocument, match="legacy Microsoft Office"):
         sniff(data)
+    with pytest.raises(UnsupportedDocument, match="legacy Microsoft Office"):
+        sniff(data[:600])  # too short for an OLE directory, and no signature in it
     with pytest.raises(UnsupportedDocument, match="HWP 3"):
         sniff(b"HWP Document File V3.00 \x1a\x01\x02\x03\x04\x05" + b"\0" * 200)
     with pytest.raises(UnsupportedDocument, match="OpenDocument"):

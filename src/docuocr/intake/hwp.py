@@ -49,7 +49,7 @@ def is_hwp(data: bytes) -> bool:
     An OLE directory too damaged to read still counts when the signature is in the bytes, so a
     truncated HWP gets "corrupt" rather than "a legacy Office file"."""
     try:
-        with olefile.OleFileIO(data) as ole:
+        with olefile.OleFileIO(io.BytesIO(data)) as ole:  # bytes under 1536 would be a path
             if not ole.exists("FileHeader"):
                 return False
             return ole.openstream("FileHeader").read(len(SIGNATURE)) == SIGNATURE
@@ -60,7 +60,7 @@ def is_hwp(data: bytes) -> bool:
 def check_hwp(data: bytes) -> None:
     """Refuse locked, corrupt, truncated or bomb-like HWP files before the renderer sees them."""
     try:
-        ole = olefile.OleFileIO(data)
+        ole = olefile.OleFileIO(io.BytesIO(data))
     except (OSError, ValueError, IndexError, EOFError) as exc:
         raise InvalidDocument(f"the HWP is truncated or corrupt ({exc})") from exc
     with ole:
