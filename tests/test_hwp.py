@@ -89,9 +89,17 @@ def test_docx_and_other_ole_files_are_not_taken_for_hwp():
 # --- bad input --------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("cut", [0.5, 0.97, -600])
-def test_truncated_hwp_is_invalid(cut):
-    data = dev_file("hwpjs_noori.hwp")
+@pytest.mark.parametrize(
+    ("name", "cut"),
+    [
+        ("hwpjs_noori.hwp", 0.5),  # the OLE file itself is cut short
+        ("hwpjs_noori.hwp", 0.97),
+        ("hwpjs_noori.hwp", -600),  # a stream is
+        ("hwpjs_selfintroduce.hwp", 0.5),  # the FileHeader, kept at the end, is gone
+    ],
+)
+def test_truncated_hwp_is_invalid(name, cut):
+    data = dev_file(name)
     end = int(len(data) * cut) if cut > 0 else len(data) + cut
     with pytest.raises(InvalidDocument, match="HWP is (truncated|corrupt)") as err:
         load(data[:end])

@@ -44,7 +44,8 @@ _CHUNK = 1 << 20
 
 
 def is_hwp(data: bytes) -> bool:
-    """An OLE file whose FileHeader stream carries the HWP signature (a .doc or .xls does not).
+    """An OLE file with HWP's FileHeader stream (signed "HWP Document File") and its other
+    streams; a .doc or .xls has none of them.
 
     An OLE directory too damaged to read still counts when the signature is in the bytes, so a
     truncated HWP gets "corrupt" rather than "a legacy Office file"."""
@@ -52,7 +53,10 @@ def is_hwp(data: bytes) -> bool:
         with olefile.OleFileIO(io.BytesIO(data)) as ole:  # bytes under 1536 would be a path
             if not ole.exists("FileHeader"):
                 return False
-            return ole.openstream("FileHeader").read(len(SIGNATURE)) == SIGNATURE
+            if ole.openstream("FileHeader").read(len(SIGNATURE)) == SIGNATURE:
+                return True
+            # Cut short, the FileHeader reads empty; HWP's other stream names still tell.
+            return ole.exists("DocInfo") and ole.exists("BodyText")
     except (OSError, ValueError, IndexError, EOFError):  # olefile's errors are OSErrors mostly
         return SIGNATURE in data[:1_000_000]
 
