@@ -6,6 +6,8 @@ from __future__ import annotations
 import http.server
 import io
 import random
+import subprocess
+import sys
 import threading
 import time
 import zipfile
@@ -173,6 +175,36 @@ def test_page_count_bomb_is_413(monkeypatch):
     monkeypatch.setattr(hwp, "MAX_PAGES", 2)
     with pytest.raises(DocumentTooLarge, match="lays out to 3 pages, over the limit of 2"):
         load(dev_file("hwpjs_noori.hwp"))
+
+
+_UNDER_CAP = """
+import resource, sys
+from docuocr.errors import DocuocrError
+from docuocr.intake import hwp
+data = open(sys.argv[1], "rb").read()
+resource.setrlimit(resource.RLIMIT_AS, (200 * 2**20, resource.RLIM_INFINITY))
+try:
+    hwp.to_pdf(data, "hwp", 60)
+    print("200")
+except DocuocrError as exc:
+    print(exc.status, exc.code)
+"""
+
+
+def test_renderer_out_of_memory_is_413_not_corrupt():
+    """The renderer inherits the worker's address-space cap. When it runs out (the loader, glibc,
+    GLib or Rust failing to allocate), the answer is memory (413), not a corrupt file (400)."""
+    path = HWP_DIR / "rhwp_80168_regulatory_analysis.hwp"
+    if not path.is_file():
+        pytest.skip(f"{path} is absent")
+    out = subprocess.run(
+        [sys.executable, "-c", _UNDER_CAP, str(path)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    assert out.stdout.strip() == "413 out_of_memory", out.stdout + out.stderr
 
 
 def test_renderer_timeout_is_413_and_leaves_nothing(tmp_path):

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import io
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -41,6 +42,12 @@ EXIT_TOO_MANY_PAGES = 3
 EXIT_NO_MEMORY = 4
 EXIT_UNAVAILABLE = 5
 _CHUNK = 1 << 20
+_LOG_TAIL = 64 * 1024
+_NO_MEMORY = re.compile(
+    rb"memory allocation of|has overflowed its stack|MemoryError|failed to map segment|"
+    rb"cannot allocate memory|out of memory|fatal glibc error|error creating thread",
+    re.IGNORECASE,
+)
 
 
 def is_hwp(data: bytes) -> bool:
@@ -159,26 +166,31 @@ def to_pdf(data: bytes, kind: str, timeout_s: float, tmp_root: str | None = None
         env = {**os.environ, "TMPDIR": tmp, "HOME": tmp}
         cmd = [sys.executable, "-m", "docuocr.intake.hwp_render", str(source), str(target)]
         cmd.append(str(MAX_PAGES))
-        proc = subprocess.Popen(
-            cmd,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-            cwd=tmp,
-            env=env,
-            start_new_session=True,
-        )
-        try:
-            _, err = proc.communicate(timeout=timeout_s)
-        except subprocess.TimeoutExpired:
-            raise DocumentTooLarge(
-                f"laying out the {name} took longer than {timeout_s:g} s and was stopped: it is "
-                f"too large or too complex; split it or send it as PDF",
-                code="conversion_timeout",
-            ) from None
-        finally:
-            office.kill_group(proc)
-        message = _last_line(err).replace(tmp, "")  # no server paths in the answer
+        log_path = work / "render.log"  # rhwp reports every layout overflow: not into a pipe
+        with log_path.open("wb") as log:
+            proc = subprocess.Popen(
+                cmd,
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=log,
+                cwd=tmp,
+                env=env,
+                start_new_session=True,
+            )
+            try:
+                proc.wait(timeout=timeout_s)
+            except subprocess.TimeoutExpired:
+                raise DocumentTooLarge(
+                    f"laying out the {name} took longer than {timeout_s:g} s and was stopped: it "
+                    f"is too large or too complex; split it or send it as PDF",
+                    code="conversion_timeout",
+                ) from None
+            finally:
+                office.kill_group(proc)
+        with log_path.open("rb") as log:
+            log.seek(max(0, log_path.stat().st_size - _LOG_TAIL))
+            err = log.read().replace(tmp.encode(), b"")  # no server paths in the answer
+        message = _last_line(err)
         if proc.returncode == 0 and target.is_file() and target.stat().st_size > 0:
             return target.read_bytes()
     if proc.returncode == EXIT_TOO_MANY_PAGES:
@@ -212,5 +224,6 @@ def _last_line(err: bytes) -> str:
 
 
 def _out_of_memory(err: bytes) -> bool:
-    """Rust's allocator failing, or its stack running out on deep nesting, aborts the process."""
-    return b"memory allocation of" in err or b"has overflowed its stack" in err
+    """How the renderer's parts fail when the memory cap is reached (or Rust's stack overflows on
+    deep nesting): in Rust, Python, the dynamic loader, glibc, GLib's thread creation."""
+    return _NO_MEMORY.search(err) is not None
