@@ -6,6 +6,7 @@ from __future__ import annotations
 import http.server
 import io
 import random
+import re
 import subprocess
 import sys
 import threading
@@ -163,6 +164,40 @@ def test_hwp_stream_bomb_is_413_before_rendering(monkeypatch):
     with pytest.raises(DocumentTooLarge, match="HWP bomb") as err:
         load(data)
     assert err.value.status == 413
+
+
+def test_hwp_nesting_bomb_is_413():
+    """Records each one level below the last, 100 deep: what tables in tables look like."""
+    data = dev_file("hwpjs_selfintroduce.hwp")
+    para_header = 66  # HWPTAG_BEGIN + 50
+    records = b"".join((para_header | level << 10).to_bytes(4, "little") for level in range(100))
+    packer = zlib.compressobj(9, zlib.DEFLATED, -15)
+    data = with_stream(data, "BodyText/Section0", packer.compress(records) + packer.flush())
+    with pytest.raises(DocumentTooLarge, match="nests objects 65 deep"):
+        load(data)
+
+
+def test_hwp_record_count_bomb_is_413(monkeypatch):
+    monkeypatch.setattr(hwp, "MAX_RECORDS", 50)  # the self-introduction has 114
+    with pytest.raises(DocumentTooLarge, match="more than 50 records"):
+        load(dev_file("hwpjs_selfintroduce.hwp"))
+
+
+def test_hwpx_nesting_bomb_is_413():
+    """A table nested in its own first cell 30 times, as rhwp would recurse into it."""
+    with zipfile.ZipFile(io.BytesIO(dev_file("hwpjs_noori.hwpx"))) as zf:
+        members = {i.filename: zf.read(i) for i in zf.infolist()}
+    section = members["Contents/section0.xml"].decode()
+    start = section.index("<hp:tbl")
+    end = section.index("</hp:tbl>", start) + len("</hp:tbl>")
+    table = section[start:end]
+    text = re.search(r"<hp:t>[^<]*</hp:t>", table)
+    nested = table
+    for _ in range(30):
+        nested = table[: text.start()] + nested + table[text.end() :]
+    members["Contents/section0.xml"] = (section[:start] + nested + section[end:]).encode()
+    with pytest.raises(DocumentTooLarge, match="nests elements more than 128 deep"):
+        load(zip_of(members))
 
 
 def test_hwpx_zip_bomb_is_413():

@@ -15,8 +15,10 @@ import re
 import subprocess
 import sys
 import tempfile
+import xml.parsers.expat
 import zipfile
 import zlib
+from collections.abc import Callable
 from pathlib import Path
 
 import olefile
@@ -36,6 +38,9 @@ CERT_DRM = 1 << 10
 
 MAX_UNCOMPRESSED = office.MAX_UNCOMPRESSED  # what the body streams may inflate to, in all
 MAX_PAGES = 2000  # pages the renderer lays out; more is an HWP bomb, not a document to OCR
+MAX_NESTING = 64  # record nesting level in an HWP; real documents stay under 10
+MAX_XML_DEPTH = 128  # element depth in an HWPX part; real sections stay under 20
+MAX_RECORDS = 2_000_000  # records in an HWP, elements in an HWPX part (real: tens of thousands)
 # Exit statuses of hwp_render, so the parent tells bad input from too much of it.
 EXIT_INVALID = 2
 EXIT_TOO_MANY_PAGES = 3
@@ -94,11 +99,14 @@ def check_hwp(data: bytes) -> None:
         names = [n for n in ole.listdir() if n[0] in ("DocInfo", "BodyText")]
         if ["DocInfo"] not in names or not any(n[0] == "BodyText" for n in names):
             raise InvalidDocument("the HWP is corrupt: it has no DocInfo or BodyText stream")
-        total = 0
+        total, records = 0, _Records()
         for name in names:
             raw = _stream(ole, name)
+            records.start("/".join(name))
             if flags & COMPRESSED:
-                total += _inflated_size(raw, "/".join(name), MAX_UNCOMPRESSED - total)
+                total += _inflate(raw, "/".join(name), MAX_UNCOMPRESSED - total, records.feed)
+            else:
+                records.feed(raw)
 
 
 def _stream(ole: olefile.OleFileIO, name: list[str]) -> bytes:
@@ -115,15 +123,18 @@ def _stream(ole: olefile.OleFileIO, name: list[str]) -> bytes:
     return raw
 
 
-def _inflated_size(raw: bytes, name: str, budget: int) -> int:
-    """Inflate one raw-deflate stream, output discarded, refusing it past `budget` bytes."""
+def _inflate(raw: bytes, name: str, budget: int, sink: Callable[[bytes], None]) -> int:
+    """Inflate one raw-deflate stream a chunk at a time into `sink`, refusing it past `budget`
+    bytes; return its inflated size."""
     inflater = zlib.decompressobj(-15)
     size = 0
     try:
         for pos in range(0, len(raw), _CHUNK):
             pending = raw[pos : pos + _CHUNK]
             while pending:
-                size += len(inflater.decompress(pending, _CHUNK))
+                chunk = inflater.decompress(pending, _CHUNK)
+                size += len(chunk)
+                sink(chunk)
                 pending = inflater.unconsumed_tail
                 if size > budget:
                     raise DocumentTooLarge(
@@ -140,6 +151,60 @@ def _inflated_size(raw: bytes, name: str, budget: int) -> int:
     return size
 
 
+class _Records:
+    """Walks the records of HWP streams as they inflate (a 4-byte header: tag, nesting level,
+    size; size 0xFFF means a 4-byte size follows) and refuses too many or too deeply nested.
+    Real documents nest a few levels (at most 7 in the dev files) and hold tens of thousands."""
+
+    def __init__(self) -> None:
+        self.count = 0
+        self.name = ""
+        self._head = b""
+        self._skip = 0
+        self._level = -1
+
+    def start(self, name: str) -> None:
+        self.name, self._head, self._skip, self._level = name, b"", 0, -1
+
+    def feed(self, chunk: bytes) -> None:
+        pos, end = 0, len(chunk)
+        while pos < end:
+            if self._skip:
+                step = min(self._skip, end - pos)
+                self._skip -= step
+                pos += step
+                continue
+            need = 4 if len(self._head) < 4 else 8
+            take = min(need - len(self._head), end - pos)
+            self._head += chunk[pos : pos + take]
+            pos += take
+            if len(self._head) < need:
+                return
+            header = int.from_bytes(self._head[:4], "little")
+            size = header >> 20
+            if size == 0xFFF and need == 4:
+                continue  # the real size is in the next 4 bytes
+            if size == 0xFFF:
+                size = int.from_bytes(self._head[4:8], "little")
+            self._record((header >> 10) & 0x3FF)
+            self._head, self._skip = b"", size
+
+    def _record(self, level: int) -> None:
+        self.count += 1
+        # A record nests at most one level below the one before it; a jump is damage, which the
+        # renderer reports (400), not nesting.
+        nested, self._level = level <= self._level + 1, level
+        if nested and level > MAX_NESTING:
+            raise DocumentTooLarge(
+                f"the HWP nests objects {level} deep (in {self.name!r}), over the limit of "
+                f"{MAX_NESTING}: it is an HWP bomb or badly damaged"
+            )
+        if self.count > MAX_RECORDS:
+            raise DocumentTooLarge(
+                f"the HWP holds more than {MAX_RECORDS:,} records: it is too large or an HWP bomb"
+            )
+
+
 def check_hwpx(data: bytes) -> None:
     """The ZIP bomb checks of the office formats, then OWPML's own encryption marker."""
     office.check_zip(data, "hwpx")
@@ -153,6 +218,48 @@ def check_hwpx(data: bytes) -> None:
         )
     if not any(n.startswith("Contents/") for n in names):
         raise InvalidDocument("the HWPX is corrupt: it has no Contents/ part")
+    with zipfile.ZipFile(io.BytesIO(data)) as zf:
+        for name in sorted(names):
+            if name.startswith("Contents/") and name.endswith(".xml"):
+                _check_xml(zf, name)
+
+
+def _check_xml(zf: zipfile.ZipFile, name: str) -> None:
+    """Stream one OWPML part through expat, refusing deep nesting (tables in tables in ...) and
+    absurd element counts before the renderer recurses into them. Real sections nest under 20."""
+    depth, elements = 0, 0
+
+    def start(tag: str, attrs: dict) -> None:
+        nonlocal depth, elements
+        depth += 1
+        elements += 1
+        if depth > MAX_XML_DEPTH:
+            raise DocumentTooLarge(
+                f"the HWPX nests elements more than {MAX_XML_DEPTH} deep (in {name!r}): it is an "
+                f"HWPX bomb or badly damaged"
+            )
+        if elements > MAX_RECORDS:
+            raise DocumentTooLarge(
+                f"the HWPX part {name!r} has more than {MAX_RECORDS:,} elements: it is too large "
+                f"or an HWPX bomb"
+            )
+
+    def end(tag: str) -> None:
+        nonlocal depth
+        depth -= 1
+
+    parser = xml.parsers.expat.ParserCreate()
+    parser.StartElementHandler = start
+    parser.EndElementHandler = end
+    try:
+        with zf.open(name) as part:
+            while chunk := part.read(_CHUNK):
+                parser.Parse(chunk, False)
+        parser.Parse(b"", True)
+    except xml.parsers.expat.ExpatError as exc:
+        raise InvalidDocument(
+            f"the HWPX is corrupt: {name!r} is not well-formed XML ({exc})"
+        ) from exc
 
 
 def to_pdf(data: bytes, kind: str, timeout_s: float, tmp_root: str | None = None) -> bytes:
