@@ -1,8 +1,9 @@
 """Hancom HWP 5 and HWPX to PDF with the `hwp-ingest` renderer (rhwp), in a subprocess.
 
-The checks here run first, in the worker: the HWP FileHeader's password and DRM flags, and the
-compressed streams inflated with a bound (a small HWP can unpack to gigabytes), or the HWPX's
-ZIP through `office.check_zip`. The renderer then runs as `python -m docuocr.intake.hwp_render`
+The checks here run first, in the worker: the HWP FileHeader's password and DRM flags, and its
+streams inflated with a bound (a small HWP can unpack to gigabytes) and their records walked for
+nesting; or the HWPX's ZIP through `office.check_zip` and its XML parts through expat for nesting.
+The renderer then runs as `python -m docuocr.intake.hwp_render`
 in its own session and temporary directory, like LibreOffice: a timeout kills the whole group,
 a crash in native code costs only that process, and it inherits the worker's memory cap.
 """
