@@ -337,3 +337,17 @@ def test_hwpx_through_the_server_gives_korean_text(server):
     text = "".join(body["text"].split())
     for words in ("나를소개합니다", "혈액형", "자유로운영혼", "할머니"):
         assert words in text, body["text"]
+
+
+def test_locked_hwp_through_the_server_is_a_400_that_says_so(server):
+    data = with_flags(dev_file("hwpjs_selfintroduce.hwp"), hwp.PASSWORD)
+    response = requests.post(
+        server.url + "/v1/document-ai/ocr",
+        headers={"Authorization": "Bearer test-key"},
+        files={"document": ("locked.hwp", data)},
+        timeout=120,
+    )
+    assert response.status_code == 400, response.text
+    error = response.json()["error"]
+    assert error["code"] == "invalid_document"
+    assert "password-protected" in error["message"]
