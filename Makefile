@@ -8,11 +8,12 @@ DEBIAN_TESSDATA := /usr/share/tesseract-ocr/5/tessdata
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 # Debian packages: Tesseract language data for the Hangul route, CJK fonts for rendered test pages,
-# LibreOffice for DOCX/PPTX/XLSX, Chromium for the web viewer's browser test (tests/test_viewer.py),
-# Ghostscript and the tesseract program that OCRmyPDF checks for (the OCRmyPDF plugin's test).
+# LibreOffice for DOCX/PPTX/XLSX, librsvg2-bin (rsvg-convert) for HWP/HWPX, Chromium for the web
+# viewer's browser test (tests/test_viewer.py), Ghostscript and the tesseract program that OCRmyPDF
+# checks for (the OCRmyPDF plugin's test).
 APT_PACKAGES := tesseract-ocr-eng tesseract-ocr-kor tesseract-ocr-chi-tra tesseract-ocr-chi-sim tesseract-ocr-jpn \
 	tesseract-ocr-osd tesseract-ocr-script-hang fonts-nanum fonts-noto-cjk \
-	libreoffice-writer-nogui libreoffice-calc-nogui libreoffice-impress-nogui chromium \
+	libreoffice-writer-nogui libreoffice-calc-nogui libreoffice-impress-nogui chromium librsvg2-bin \
 	ghostscript tesseract-ocr
 
 .PHONY: install apt serve test lint format bench korean-dev train-korean korean-eval clean

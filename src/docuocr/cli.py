@@ -46,7 +46,7 @@ def _parser() -> argparse.ArgumentParser:
         nargs="+",
         type=Path,
         metavar="FILE",
-        help="documents: PDF, images, or DOCX/PPTX/XLSX",
+        help="documents: PDF, images, DOCX/PPTX/XLSX or HWP/HWPX",
     )
     ocr.add_argument(
         "--out", type=Path, metavar="DIR", help="write DIR/<stem>.json (.pdf, .hocr, .xml) per file"

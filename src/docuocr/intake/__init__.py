@@ -11,7 +11,7 @@ from PIL import Image
 
 from docuocr.config import Limits
 from docuocr.errors import DocumentTooLarge, DocuocrError, InvalidDocument
-from docuocr.intake import images, office, pdf
+from docuocr.intake import hwp, images, office, pdf
 from docuocr.intake.checks import check_file_size
 from docuocr.intake.sniff import MIME, sniff
 
@@ -47,6 +47,10 @@ def _load(data: bytes, limits: Limits) -> Intake:
         pages, total = images.decode(data, kind, limits)
     elif kind == "pdf":
         pages, total = pdf.rasterise(data, limits)
+    elif kind in ("hwp", "hwpx"):
+        (hwp.check_hwp if kind == "hwp" else hwp.check_hwpx)(data)
+        converted = hwp.to_pdf(data, kind, limits.office_timeout_s)
+        pages, total = pdf.rasterise(converted, limits)
     else:
         office.check_zip(data, kind)
         converted = office.to_pdf(data, kind, limits.office_timeout_s)

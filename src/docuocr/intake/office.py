@@ -187,7 +187,7 @@ def to_pdf(data: bytes, kind: str, timeout_s: float, tmp_root: str | None = None
                     code="conversion_timeout",
                 ) from None
             finally:
-                _kill_group(proc)
+                kill_group(proc)
         pdf = work / "out" / "document.pdf"
         if proc.returncode != 0 or not pdf.is_file() or pdf.stat().st_size == 0:
             tail = log_path.read_text(errors="replace").strip().splitlines()[-2:]
@@ -222,7 +222,7 @@ def write_profile(profile: Path) -> None:
 
 @functools.cache
 def no_network_prefix() -> tuple[str, ...]:
-    """The command that runs a program with no network: `unshare --net` as root, or in a user
+    """The command that runs a converter with no network: `unshare --net` as root, or in a user
     namespace of its own otherwise. Empty (with a warning, once) where the OS refuses both, as in
     a container without CAP_SYS_ADMIN that also forbids user namespaces."""
     unshare = shutil.which("unshare")
@@ -235,14 +235,14 @@ def no_network_prefix() -> tuple[str, ...]:
                 if done.returncode == 0:
                     return prefix
     log.warning(
-        "LibreOffice will run with this machine's network: the OS allows no network namespace "
-        "here (unshare --net). Office documents' outside references are still removed first, "
-        "and LibreOffice's link updates are off"
+        "LibreOffice and the HWP renderer will run with this machine's network: the OS allows no "
+        "network namespace here (unshare --net). Office documents' outside references are still "
+        "removed first, and LibreOffice's link updates are off"
     )
     return ()
 
 
-def _kill_group(proc: subprocess.Popen) -> None:
+def kill_group(proc: subprocess.Popen) -> None:
     """Kill whatever is left of the conversion's process group and reap the leader."""
     with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(proc.pid, signal.SIGKILL)

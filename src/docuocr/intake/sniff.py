@@ -6,8 +6,9 @@ import io
 import zipfile
 
 from docuocr.errors import InvalidDocument, UnsupportedDocument
+from docuocr.intake.hwp import is_hwp
 
-SUPPORTED = "JPEG, PNG, BMP, TIFF, HEIC, PDF, DOCX, PPTX, XLSX"
+SUPPORTED = "JPEG, PNG, BMP, TIFF, HEIC, PDF, DOCX, PPTX, XLSX, HWP, HWPX"
 
 MIME = {
     "jpeg": "image/jpeg",
@@ -19,6 +20,8 @@ MIME = {
     "docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
     "pptx": "application/vnd.openxmlformats-officedocument.presentationml.presentation",
     "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "hwp": "application/x-hwp",
+    "hwpx": "application/hwp+zip",
 }
 
 # Supported formats with a fixed signature at offset 0 (BMP, PDF, HEIC and ZIP need a closer look).
@@ -46,6 +49,10 @@ _UNSUPPORTED = [
     (b"Rar!", "a RAR archive"),
     (b"7z\xbc\xaf\x27\x1c", "a 7-Zip archive"),
     (b"PK\x05\x06", "an empty ZIP archive"),
+    (
+        b"HWP Document File V",
+        "an HWP 3 document (Hangul 97 or older); save it as HWP 5, HWPX or PDF",
+    ),
 ]
 
 _OLE = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
@@ -78,6 +85,8 @@ def sniff(data: bytes) -> str:
     if head[4:8] == b"ftyp":
         return _ftyp_kind(data)
     if head.startswith(_OLE):
+        if is_hwp(data):
+            return "hwp"
         # Password-protected DOCX/XLSX/PPTX are OLE containers holding an "EncryptedPackage" stream.
         if "EncryptedPackage".encode("utf-16-le") in data[:1_000_000]:
             raise InvalidDocument(
@@ -126,13 +135,17 @@ def _office_kind(data: bytes) -> str:
             mimetype = _small_member(zf, "mimetype")
     except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, ValueError, EOFError) as exc:
         raise InvalidDocument(f"the ZIP container is truncated or corrupt ({exc})") from exc
+    if mimetype == "application/hwp+zip" or (
+        not mimetype and any(n.startswith("Contents/section") for n in names)
+    ):
+        return "hwpx"
     if "[Content_Types].xml" in names:
         for prefix, kind in _OFFICE_DIRS.items():
             if any(n.startswith(prefix) for n in names):
                 return kind
     if mimetype.startswith("application/vnd.oasis.opendocument"):
         raise unsupported(f"an OpenDocument file ({mimetype}); save it as DOCX, XLSX, PPTX or PDF")
-    raise unsupported("a ZIP archive that is not a DOCX, PPTX or XLSX document")
+    raise unsupported("a ZIP archive that is not a DOCX, PPTX, XLSX or HWPX document")
 
 
 def _small_member(zf: zipfile.ZipFile, name: str) -> str:
