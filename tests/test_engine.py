@@ -377,6 +377,15 @@ def test_a_rule_broken_up_by_the_scan_is_not_small_print(engine):
     assert uncovered_text(image, [], cfg) == []
 
 
+def test_underscored_names_and_narrow_letters_stay_whole(engine):
+    """An underscore sits below the text band, so the band shows a blank beside it; two narrow
+    letters stand apart by their side bearings. Neither blank is a space."""
+    words = fixture_words(engine, "feild_description.png")
+    assert "document_information.document_name" in words
+    assert "Waybill" in words and "2024-06-11" in words
+    assert not any(w.startswith("_") for w in words)
+
+
 def test_a_number_is_not_cut_at_its_separator():
     from docuocr.engine.words import _in_number
 

@@ -120,7 +120,10 @@ def _split_at_spaces(
     cuts = [
         (i, gap)
         for i, gap, b in blanks
-        if gap and b >= max(min_gap * text_h, 2 * usual) and not _in_number(span.text, i)
+        if gap
+        and b >= max(min_gap * text_h, 2 * usual)
+        and not _joined(span.text[i - 1], span.text[i])
+        and not _in_number(span.text, i)
     ]
     if not cuts:
         return [span]
@@ -131,6 +134,18 @@ def _split_at_spaces(
         )
         start, t0 = i, c1 / w
     return parts
+
+
+# An underscore lies below the text band, where the blank columns are counted; narrow glyphs stand
+# apart by their side bearings alone. (A hyphen is no such sign: receipts set " - " with spaces.)
+BELOW_BAND = "_"
+NARROW = "il1I|!'"
+
+
+def _joined(left: str, right: str) -> bool:
+    """A blank between these two characters is no sign of a space: an underscore on either side
+    ("document_name"), or two narrow glyphs ("Waybill", "2024-06-11")."""
+    return left in BELOW_BAND or right in BELOW_BAND or (left in NARROW and right in NARROW)
 
 
 def _in_number(text: str, i: int) -> bool:
