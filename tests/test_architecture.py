@@ -173,12 +173,10 @@ def test_no_import_cycles():
     assert cycles(modules()) == []
 
 
-@pytest.mark.xfail(strict=True, reason="issue #25: fixed in the next commits")
 def test_no_environment_writes_inside_the_package():
     assert env_writes(modules()) == []
 
 
-@pytest.mark.xfail(strict=True, reason="issue #25: fixed in the next commits")
 def test_engines_are_built_by_the_runtime_and_the_bench_only():
     builds = engine_builds(modules())
     builders = {b.split(":")[0] for b in builds}

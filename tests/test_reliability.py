@@ -35,8 +35,9 @@ import docgen
 import fuzzing
 from docuocr.config import Settings, read_keys_file
 from docuocr.errors import Timeout, TooManyRequests
-from docuocr.pool import OutOfMemory, Pool
+from docuocr.pool import Pool
 from docuocr.ratelimit import MAX_BUCKETS, RateLimiter
+from docuocr.runtime.worker import OutOfMemory
 from docuocr.serverproc import ServerProcess
 
 ROOT = Path(__file__).parents[1]
@@ -373,11 +374,12 @@ def test_a_failed_job_keeps_no_pages_alive():
     pages: in CI, a small page sent after a TIFF failed at page 3 ran out of memory (413)."""
     import traceback
 
-    from docuocr import pool
+    from docuocr.config import ModelLimits
     from docuocr.errors import InvalidDocument
+    from docuocr.runtime.worker import Worker
 
     with pytest.raises(InvalidDocument, match="page 3") as info:
-        pool._ocr(_tiff_failing_at_page_3(), "ocr-2.2.1")
+        Worker(None, ModelLimits()).read(_tiff_failing_at_page_3(), "ocr-2.2.1")
     chain, seen = [], info.value
     while seen is not None:
         chain.append(seen)

@@ -246,11 +246,9 @@ def _read_all(
     from docuocr.engine.lexicon import Lexicon
     from docuocr.engine.recognize import Spares
     from docuocr.pipeline import ocr_bytes, searchable_pdf
-    from docuocr.pool import threads_per_worker
+    from docuocr.runtime.engines import build_engine, threads_per_worker
 
     threads = min(len(files), os.cpu_count() or 1)
-    # An explicit DOCUOCR_ENGINE_RUNTIME_THREADS still wins, as in the server's workers.
-    os.environ.setdefault("DOCUOCR_ENGINE_RUNTIME_THREADS", str(threads_per_worker(threads)))
     todo: queue.SimpleQueue[Path] = queue.SimpleQueue()
     for path in files:
         todo.put(path)
@@ -268,7 +266,8 @@ def _read_all(
             started = time.perf_counter()
             try:
                 if engine is None:
-                    engine = Engine()
+                    # An explicit DOCUOCR_ENGINE_RUNTIME_THREADS still wins, as in the server.
+                    engine = build_engine(threads_per_worker(threads))
                     engine.recognize.spares = spares
                 doc: Any = read(path.read_bytes(), engine, limits, model)
             except Exception as exc:  # one bad file must not stop the others

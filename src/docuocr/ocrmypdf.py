@@ -34,11 +34,11 @@ _local = threading.local()  # one Engine per thread: tesserocr's API is not thre
 
 def read_page(input_file: Path) -> tuple[Document, Image.Image]:
     """OCR one page image as OCRmyPDF wrote it; the Engine is made once per worker thread."""
-    from docuocr.engine import Engine
+    from docuocr.runtime.engines import build_engine
 
     engine = getattr(_local, "engine", None)
     if engine is None:
-        engine = _local.engine = Engine()
+        engine = _local.engine = build_engine()
     with Image.open(input_file) as img:
         img.load()
     page = engine.read(np.asarray(img.convert("RGB")))

@@ -20,32 +20,28 @@ from docuocr.batch.plan import Failure, Item
 from docuocr.config import ModelLimits
 from docuocr.document import Document
 from docuocr.errors import DocuocrError
+from docuocr.runtime.dispatch import dispatch
 
-TRIES = 2
 PER_ACTOR = 2  # calls queued per actor: one running, one waiting, so no actor ever idles
 ACTOR_RESTARTS = 4
 
 
 class OcrActor:
-    """Holds one Engine for its whole life; `ocr` is `ocr_bytes` with errors as values."""
+    """Holds one runtime `Worker` (one Engine) for its whole life; `ocr` returns errors as
+    values."""
 
     def __init__(self, limits: ModelLimits) -> None:
-        from docuocr.engine import Engine
+        from docuocr.runtime.engines import build_engine
+        from docuocr.runtime.worker import Worker
 
-        # One CPU per actor (num_cpus=1), so one onnxruntime thread, unless the user says otherwise.
-        os.environ.setdefault("DOCUOCR_ENGINE_RUNTIME_THREADS", "1")
-        self.engine = Engine()
-        self.limits = limits
+        # One CPU per actor (num_cpus=1), so one inference thread, unless the user says otherwise.
+        self.worker = Worker(build_engine(threads=1), limits)
 
     def ocr(
         self, data: bytes, model: str, with_pdf: bool = False
     ) -> Document | tuple[Document, bytes] | Failure:
-        from docuocr.pipeline import ocr_bytes, searchable_pdf
-
         try:
-            if with_pdf:
-                return searchable_pdf(data, self.engine, self.limits[model], model)
-            return ocr_bytes(data, self.engine, self.limits[model], model)
+            return self.worker.read(data, model, with_pdf=with_pdf)
         except DocuocrError as exc:
             return Failure(exc.code, exc.message)
 
@@ -85,42 +81,32 @@ def read(
         actor_class = ray.remote(num_cpus=1, max_restarts=ACTOR_RESTARTS)(OcrActor)
         actors = [actor_class.remote(limits) for _ in range(workers)]
         load = {i: 0 for i in range(len(actors))}
-        pending: dict[Any, tuple[Item, bytes, int, int]] = {}  # ref → (item, data, tries, actor)
-        retry: list[tuple[Item, bytes, int]] = []
-        while True:
-            while len(pending) < PER_ACTOR * len(actors):
-                if retry:
-                    item, data, tries = retry.pop()
-                else:
-                    nxt = next(inputs, None)
-                    if nxt is None:
-                        break
-                    (item, data), tries = nxt, 0
-                index = min(load, key=load.__getitem__)
-                load[index] += 1
-                ref = actors[index].ocr.remote(data, model, with_pdf)
-                pending[ref] = (item, data, tries, index)
-            if not pending:
-                return
-            finished, _ = ray.wait(list(pending), num_returns=1)
-            for ref in finished:
-                item, data, tries, index = pending.pop(ref)
-                load[index] -= 1
-                try:
-                    yield item, ray.get(ref)
-                except ray.exceptions.RayActorError:
-                    if tries + 1 < TRIES:
-                        retry.append((item, data, tries + 1))
-                    else:
-                        yield (
-                            item,
-                            Failure(
-                                "worker_crashed",
-                                "the Ray actor stopped abruptly while reading this file "
-                                "(out of memory, or a crash in a decoder)",
-                            ),
-                        )
-                except Exception as exc:
-                    yield item, Failure("internal_error", f"unexpected error: {exc!r}")
+        actor_of: dict[Any, int] = {}  # ref → the actor it runs on
+
+        def submit(data: bytes) -> Any:
+            index = min(load, key=load.__getitem__)
+            load[index] += 1
+            ref = actors[index].ocr.remote(data, model, with_pdf)
+            actor_of[ref] = index
+            return ref
+
+        def wait_any(refs: list[Any]) -> list[Any]:
+            return ray.wait(refs, num_returns=1)[0]
+
+        def result(ref: Any) -> Any:
+            load[actor_of.pop(ref)] -= 1
+            return ray.get(ref)
+
+        yield from dispatch(
+            inputs,
+            PER_ACTOR * len(actors),
+            submit,
+            wait_any,
+            result,
+            ray.exceptions.RayActorError,
+            Failure,
+            "the Ray actor stopped abruptly while reading this file "
+            "(out of memory, or a crash in a decoder)",
+        )
     finally:
         ray.shutdown()

@@ -205,9 +205,9 @@ def engine_reader() -> Callable[[np.ndarray], list[Word]]:
 
     def read(image: np.ndarray) -> list[Word]:
         if not engines:
-            from docuocr.engine import Engine
+            from docuocr.runtime.engines import build_engine
 
-            engines.append(Engine())
+            engines.append(build_engine())
         return engines[0].read(image).words
 
     return read
