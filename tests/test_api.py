@@ -20,9 +20,9 @@ import requests
 from PIL import Image, ImageDraw
 
 from docgen import PHRASE, bmp, font, png, text_pdf, tiff
-from docuocr.api import create_app
 from docuocr.auth import load_or_create_key
 from docuocr.config import Settings
+from docuocr.http.app import create_app
 from docuocr.serverproc import ServerProcess
 
 SHARED = Path(__file__).parents[2] / "shared"

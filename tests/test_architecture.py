@@ -14,8 +14,6 @@ import ast
 import sys
 from pathlib import Path
 
-import pytest
-
 SRC = Path(__file__).resolve().parents[1] / "src"
 PACKAGE = "docuocr"
 ENGINE_BUILDERS = ("docuocr.runtime", "docuocr.bench.systems")
@@ -163,12 +161,10 @@ def engine_builds(found: dict[str, ast.Module]) -> list[str]:
     return out
 
 
-@pytest.mark.xfail(strict=True, reason="issue #25: fixed in the next commits")
 def test_no_private_names_are_imported_across_modules():
     assert private_imports(modules()) == []
 
 
-@pytest.mark.xfail(strict=True, reason="issue #25: fixed in the next commits")
 def test_no_import_cycles():
     assert cycles(modules()) == []
 

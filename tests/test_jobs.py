@@ -18,9 +18,9 @@ from PIL import Image
 from docgen import font, jpeg, png, text_pdf, tiff
 from docuocr.config import Limits
 from docuocr.errors import InvalidDocument
+from docuocr.http.jobs import Forbidden, Signer
 from docuocr.intake import load
 from docuocr.jobs.pages import PageSource, prepare
-from docuocr.jobs.routes import Forbidden, Signer
 from docuocr.jobs.store import Store, owner_of
 from docuocr.serverproc import ServerProcess
 
@@ -176,8 +176,8 @@ def test_one_runner_per_data_dir(tmp_path):
     from types import SimpleNamespace
 
     from docuocr.config import Settings
+    from docuocr.http.jobs import JobService
     from docuocr.jobs import JobSettings
-    from docuocr.jobs.routes import JobService
 
     async def main() -> None:
         settings = Settings(data_dir=tmp_path)

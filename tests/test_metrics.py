@@ -16,9 +16,9 @@ from PIL import Image, ImageDraw
 from prometheus_client.parser import text_string_to_metric_families
 
 from docgen import PHRASE, font, png, text_pdf
-from docuocr.api import create_app
 from docuocr.config import Limits, ModelLimits, Settings
 from docuocr.errors import TooManyRequests
+from docuocr.http.app import create_app
 from docuocr.metrics import Metrics
 from docuocr.pool import Pool
 from docuocr.serverproc import ServerProcess

@@ -287,7 +287,7 @@ def _read_all(
 
 
 def _setup_logging() -> None:
-    from docuocr.api import RequestIdFilter
+    from docuocr.http.middleware import RequestIdFilter
 
     handler = logging.StreamHandler()
     handler.addFilter(RequestIdFilter())
@@ -300,8 +300,9 @@ def _setup_logging() -> None:
 def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
-    from docuocr.api import OCR_PATHS, create_app
     from docuocr.auth import KEY_FILE, load_or_create_key
+    from docuocr.http.app import create_app
+    from docuocr.http.ocr import OCR_PATHS
 
     settings = Settings.from_env()
     if args.workers is not None:

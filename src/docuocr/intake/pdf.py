@@ -20,12 +20,12 @@ from docuocr.intake.checks import check_page_count, check_pdf_page
 MIN_LONG_SIDE = 1000
 
 # PDFium is not thread-safe; this serialises it if a caller runs intakes on threads.
-_PDFIUM_LOCK = threading.Lock()
+PDFIUM_LOCK = threading.Lock()
 
 
 def rasterise(data: bytes, limits: Limits) -> tuple[list[Image.Image], int]:
     """Render the first `limits.max_pages` pages; return them and the PDF's page count."""
-    with _PDFIUM_LOCK:
+    with PDFIUM_LOCK:
         return _rasterise(data, limits)
 
 

@@ -1,5 +1,5 @@
 """Async OCR jobs: a durable store (store.py), a runner that feeds the server's OCR pool
-(runner.py), page splitting (pages.py) and the HTTP endpoints (routes.py)."""
+(runner.py) and page splitting (pages.py); the HTTP endpoints are `docuocr.http.jobs`."""
 
 from __future__ import annotations
 

@@ -20,7 +20,7 @@ from docuocr.errors import InvalidDocument
 from docuocr.intake import load, office
 from docuocr.intake.checks import check_image_pixels
 from docuocr.intake.images import PIL_FORMATS, orientation, to_rgb, upright
-from docuocr.intake.pdf import _PDFIUM_LOCK  # PDFium is not thread-safe; share intake's lock
+from docuocr.intake.pdf import PDFIUM_LOCK  # PDFium is not thread-safe; share intake's lock
 
 OFFICE_KINDS = ("docx", "pptx", "xlsx")
 
@@ -60,7 +60,7 @@ class PageSource:
         return self.data
 
     def _pdf_page(self, index: int) -> bytes:
-        with _PDFIUM_LOCK:
+        with PDFIUM_LOCK:
             if self._pdf is None:
                 self._pdf = pdfium.PdfDocument(self.data)
             single = pdfium.PdfDocument.new()
@@ -76,7 +76,7 @@ class PageSource:
 
     def close(self) -> None:
         if self._pdf is not None:
-            with _PDFIUM_LOCK:
+            with PDFIUM_LOCK:
                 self._pdf.close()
             self._pdf = None
 

@@ -20,7 +20,7 @@ import logging
 import os
 import secrets
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -28,18 +28,15 @@ from typing import Annotated, Any, TextIO
 
 from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.responses import JSONResponse, Response
-from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from starlette.datastructures import UploadFile
 
-from docuocr.api import _OCR_ROUTE, _form_text, check_document, resolve_model
-from docuocr.auth import check_key
 from docuocr.config import Settings, model_version
 from docuocr.errors import DocuocrError
-from docuocr.formats import validate_schema
+from docuocr.http.access import Access, Credentials
+from docuocr.http.form import OCR_ROUTE, read_form
 from docuocr.intake.sniff import sniff
 from docuocr.jobs import JobSettings
 from docuocr.jobs.runner import Runner
-from docuocr.jobs.store import COMPLETED, STATES, Job, Store, owner_of
+from docuocr.jobs.store import COMPLETED, STATES, Job, Store
 from docuocr.metrics import Metrics
 
 log = logging.getLogger(__name__)
@@ -205,29 +202,14 @@ class JobService:
         }
 
 
-def async_router(
-    settings: Settings,
-    *,
-    require_auth: bool = True,
-    submit_guard: Callable[..., None] | None = None,
-    metrics: Metrics | None = None,
-) -> APIRouter:
-    """The async endpoints; `api.create_app` includes them, and their start-up and shutdown.
-    `submit_guard` runs before a submission: the API's key check and per-key rate limit, so a
-    client cannot go around the limit by submitting instead of posting. `metrics` gets the
-    jobs by state."""
+def jobs_router(settings: Settings, access: Access, metrics: Metrics | None = None) -> APIRouter:
+    """The async endpoints, with their start-up and shutdown. A submission passes the same key
+    and per-key rate limit as the sync call (`access.limited`), so a client cannot go around the
+    limit by submitting instead of posting; polling needs the key only. `metrics` gets the jobs
+    by state."""
     service = JobService(settings, JobSettings.from_env())
     if metrics is not None:
         metrics.watch_jobs(service.counts)
-    bearer = HTTPBearer(auto_error=False, description="Authorization: Bearer <API key>")
-
-    def owner(creds: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]) -> str:
-        """Who is asking: a hash of their key (everyone is the same owner without auth)."""
-        if not require_auth:
-            return owner_of("")
-        token = creds.credentials if creds else None
-        check_key(token, settings.api_keys)
-        return owner_of(token or "")
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -240,28 +222,18 @@ def async_router(
 
     router = APIRouter(lifespan=lifespan)
 
-    guards = [Depends(submit_guard)] if submit_guard else []
-
-    @router.post(SUBMIT_PATH, status_code=202, dependencies=guards, **_OCR_ROUTE)
-    async def submit(request: Request, who: Annotated[str, Depends(owner)]) -> JSONResponse:
+    @router.post(SUBMIT_PATH, status_code=202, **OCR_ROUTE)
+    async def submit(
+        request: Request, who: Annotated[str, Depends(access.limited)]
+    ) -> JSONResponse:
         """Submit a document for async OCR; poll `GET /v1/document-ai/requests/{request_id}`."""
-        async with request.form(max_files=1, max_fields=8) as form:
-            document = form.get("document")
-            if not isinstance(document, UploadFile):
-                raise DocuocrError(
-                    "missing multipart field 'document': send the file as "
-                    'files={"document": open(path, "rb")}',
-                    code="missing_document",
-                )
-            model = resolve_model(_form_text(form, "model"))
-            schema = _form_text(form, "schema") or ""
-            validate_schema(schema)
-            check_document(document, model, settings.limits)
-            data = await document.read()
-            filename = document.filename or ""
+        form = await read_form(request, settings.limits)
+        data = form.data
         kind = sniff(data)
         store = await service.open()
-        job = await asyncio.to_thread(store.create, who, model, schema, filename, kind, data)
+        job = await asyncio.to_thread(
+            store.create, who, form.model, form.schema or "", form.filename, kind, data
+        )
         if service.runner is not None:
             service.runner.wake()
         log.info("async job %s submitted (%s, %d bytes)", job.id, kind, len(data))
@@ -269,7 +241,7 @@ def async_router(
 
     @router.get(REQUESTS_PATH)
     async def list_requests(
-        request: Request, who: Annotated[str, Depends(owner)]
+        request: Request, who: Annotated[str, Depends(access.known)]
     ) -> dict[str, Any]:
         """This key's async requests, newest first (the last 100)."""
         if service.store is None:
@@ -291,7 +263,7 @@ def async_router(
 
     @router.get(REQUESTS_PATH + "/{request_id}")
     async def get_request(
-        request_id: str, request: Request, who: Annotated[str, Depends(owner)]
+        request_id: str, request: Request, who: Annotated[str, Depends(access.known)]
     ) -> dict[str, Any]:
         """Status, progress and batches of an async request, with fresh download links."""
         job = service.find(request_id, who)
@@ -302,7 +274,7 @@ def async_router(
         request_id: str,
         batch_id: int,
         request: Request,
-        creds: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+        creds: Credentials,
         expires: str = "",
         signature: str = "",
     ) -> Response:
@@ -311,7 +283,7 @@ def async_router(
             service.signer.check(request_id, batch_id, expires, signature)
             job = service.find(request_id, None)
         else:
-            job = service.find(request_id, owner(creds))
+            job = service.find(request_id, access.owner(creds))
         if not 0 <= batch_id < len(job.batches):
             raise NotFound(f"request {request_id} has no batch {batch_id}", code="batch_not_found")
         batch = job.batches[batch_id]

@@ -6,24 +6,19 @@ rasterising, office conversion), which a browser cannot reproduce, so the server
 those images. The API's own endpoints and their responses are unchanged.
 """
 
-from __future__ import annotations
-
-from collections.abc import Callable
+# No `from __future__ import annotations`: FastAPI must see the closures used in Depends().
 from pathlib import Path
-from typing import Any
 
-from fastapi import Depends, FastAPI, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import FileResponse, JSONResponse
-from fastapi.staticfiles import StaticFiles
-from starlette.datastructures import UploadFile
 
-from docuocr.api import check_document, resolve_model
 from docuocr.config import Settings
 from docuocr.errors import DocuocrError
 from docuocr.formats import SCHEMAS, render
-from docuocr.searchable import add_searchable_pdf
+from docuocr.http.access import Access
+from docuocr.http.form import read_form
 
-STATIC = Path(__file__).with_name("static")
+STATIC = Path(__file__).parents[1] / "static"
 # The page may load only its own files and talk only to this server: it works offline, and a key
 # typed into it cannot be sent anywhere else.
 PAGE_HEADERS = {
@@ -36,22 +31,15 @@ PAGE_HEADERS = {
 }
 
 
-def _text_field(value: Any, name: str) -> str | None:
-    if isinstance(value, UploadFile):
-        raise DocuocrError(f"field {name!r} must be a plain form value, not a file")
-    return value
+def viewer_router(settings: Settings, access: Access) -> APIRouter:
+    """The viewer page at `GET /` (no key: the page's own requests carry it; its files are
+    mounted at /static by the app) and `POST /viewer/ocr` (same key, admission and errors as the
+    OCR API)."""
+    router = APIRouter()
 
-
-def add_viewer(app: FastAPI, settings: Settings, authorize: Callable[..., None]) -> None:
-    """Serve the viewer page at `GET /` (no key: the page's own requests carry it) and its
-    endpoints `POST /viewer/ocr` (same key, admission and errors as the OCR API) and
-    `POST /v1/docuocr/searchable-pdf` (its "Download searchable PDF", also an API of its own)."""
-
-    @app.get("/", include_in_schema=False)
+    @router.get("/", include_in_schema=False)
     async def index() -> FileResponse:
         return FileResponse(STATIC / "index.html", headers=PAGE_HEADERS)
-
-    app.mount("/static", StaticFiles(directory=STATIC), name="static")
 
     async def viewer_ocr(request: Request) -> JSONResponse:
         """OCR a document as `POST /v1/document-ai/ocr` does, and return its response in every
@@ -59,18 +47,9 @@ def add_viewer(app: FastAPI, settings: Settings, authorize: Callable[..., None])
         URL (`previews`), for the web viewer."""
         pool = request.app.state.pool
         with pool.admit():
-            async with request.form(max_files=1, max_fields=8) as form:
-                document = form.get("document")
-                if not isinstance(document, UploadFile):
-                    raise DocuocrError(
-                        "missing multipart field 'document': choose a file",
-                        code="missing_document",
-                    )
-                model = resolve_model(_text_field(form.get("model"), "model"))
-                check_document(document, model, settings.limits)
-                data = await document.read()
+            form = await read_form(request, settings.limits, missing="choose a file")
             # bad input fails here, as in the API; the worker also makes the page previews
-            doc, pages = await pool.ocr(data, model, with_previews=True)
+            doc, pages = await pool.ocr(form.data, form.model, with_previews=True)
         if len(pages) != len(doc.pages):
             err = DocuocrError("page images and OCR pages disagree", code="internal_error")
             err.status, err.type = 500, "server_error"
@@ -79,12 +58,12 @@ def add_viewer(app: FastAPI, settings: Settings, authorize: Callable[..., None])
         formats = {name or "upstage": render(doc, name) for name in SCHEMAS}
         return JSONResponse({"formats": formats, "previews": pages})
 
-    app.add_api_route(
+    router.add_api_route(
         "/viewer/ocr",
         viewer_ocr,
         methods=["POST"],
-        dependencies=[Depends(authorize)],
+        dependencies=[Depends(access.limited)],
         response_class=JSONResponse,
         summary="OCR with page images, for the web viewer",
     )
-    add_searchable_pdf(app, authorize, settings.limits)
+    return router
