@@ -177,12 +177,11 @@ def test_one_runner_per_data_dir(tmp_path):
 
     from docuocr.config import Settings
     from docuocr.http.jobs import JobService
-    from docuocr.jobs import JobSettings
 
     async def main() -> None:
         settings = Settings(data_dir=tmp_path)
         idle_pool = SimpleNamespace(workers=1, in_flight=0)  # never asked to OCR: no jobs
-        first, second = JobService(settings, JobSettings()), JobService(settings, JobSettings())
+        first, second = JobService(settings), JobService(settings)
         await first.start(idle_pool)
         assert first.store is None  # nothing is created until the first job
         await first.open()
@@ -190,7 +189,7 @@ def test_one_runner_per_data_dir(tmp_path):
         assert first.runner is not None and second.store is not None and second.runner is None
         await first.stop()
         await second.stop()
-        third = JobService(settings, JobSettings())
+        third = JobService(settings)
         await third.start(idle_pool)
         assert third.runner is not None  # the lock went with the first server
         await third.stop()

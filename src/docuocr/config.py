@@ -136,7 +136,32 @@ class ModelLimits:
 
 
 @dataclass(frozen=True)
+class JobSettings:
+    """Settings of the async API."""
+
+    retention_days: float = 30.0  # results expire this long after the request, as hosted
+    max_pages: int = 1000  # the hosted async API's page limit; longer documents fail
+    purge_interval_s: float = 3600.0
+    url_ttl_s: float = 900.0  # a download_url is valid this long (15 minutes, as hosted)
+
+    @classmethod
+    def from_env(cls) -> JobSettings:
+        return cls(
+            retention_days=_float("DOCUOCR_RESULT_RETENTION_DAYS", cls.retention_days),
+            max_pages=int(_float("DOCUOCR_ASYNC_MAX_PAGES", cls.max_pages)),
+            purge_interval_s=_float("DOCUOCR_PURGE_INTERVAL", cls.purge_interval_s),
+        )
+
+    @property
+    def retention_s(self) -> float:
+        return self.retention_days * 86400.0
+
+
+@dataclass(frozen=True)
 class Settings:
+    """The server's settings, the limits of every model and the async API's, read once at the
+    edge (`from_env`) and passed down."""
+
     api_keys: tuple[str, ...] = ()
     data_dir: Path = Path.home() / ".local" / "share" / "docuocr"
     workers: int = field(default_factory=lambda: os.cpu_count() or 1)
@@ -149,6 +174,7 @@ class Settings:
     rate_limit: float = 3.0  # requests per second per API key, as the hosted API; 0 = off
     rate_burst: int = 0  # requests a key may send at once; 0 = the rate, rounded up
     metrics_auth: bool = False  # GET /metrics needs an API key (it holds no user data)
+    jobs: JobSettings = field(default_factory=JobSettings)
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -170,6 +196,7 @@ class Settings:
             rate_limit=_float("DOCUOCR_RATE_LIMIT", cls.rate_limit),
             rate_burst=_int("DOCUOCR_RATE_BURST", cls.rate_burst),
             metrics_auth=_bool("DOCUOCR_METRICS_AUTH", cls.metrics_auth),
+            jobs=JobSettings.from_env(),
         )
 
 

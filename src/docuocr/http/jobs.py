@@ -34,7 +34,6 @@ from docuocr.errors import DocuocrError
 from docuocr.http.access import Access, Credentials
 from docuocr.http.form import OCR_ROUTE, read_form
 from docuocr.intake.sniff import sniff
-from docuocr.jobs import JobSettings
 from docuocr.jobs.runner import Runner
 from docuocr.jobs.store import COMPLETED, STATES, Job, Store
 from docuocr.metrics import Metrics
@@ -109,11 +108,11 @@ class Signer:
 class JobService:
     """The store and the runner, opened at start-up when jobs exist, else on the first submit."""
 
-    def __init__(self, settings: Settings, job_settings: JobSettings) -> None:
+    def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self.job_settings = job_settings
+        self.job_settings = settings.jobs
         self.root = settings.data_dir / "jobs"
-        self.signer = Signer(self.root, job_settings.url_ttl_s)
+        self.signer = Signer(self.root, self.job_settings.url_ttl_s)
         self.store: Store | None = None
         self.runner: Runner | None = None
         self._pool: Any = None
@@ -207,7 +206,7 @@ def jobs_router(settings: Settings, access: Access, metrics: Metrics | None = No
     and per-key rate limit as the sync call (`access.limited`), so a client cannot go around the
     limit by submitting instead of posting; polling needs the key only. `metrics` gets the jobs
     by state."""
-    service = JobService(settings, JobSettings.from_env())
+    service = JobService(settings)
     if metrics is not None:
         metrics.watch_jobs(service.counts)
 

@@ -21,11 +21,10 @@ import logging
 import time
 from collections import Counter
 
-from docuocr.config import ModelLimits, model_version
+from docuocr.config import JobSettings, ModelLimits, model_version
 from docuocr.document import Document, Page
 from docuocr.errors import DocuocrError, Timeout
 from docuocr.formats import render
-from docuocr.jobs import JobSettings
 from docuocr.jobs.pages import PageSource, prepare
 from docuocr.jobs.store import Batch, Job, Store
 from docuocr.pool import Pool, WorkerCrashed
