@@ -24,7 +24,7 @@ import requests
 import docgen
 import hostile
 from docuocr.errors import InvalidDocument
-from docuocr.intake import load, office
+from docuocr.intake import converter, load, office
 from docuocr.intake.links import neutralise
 from docuocr.serverproc import ServerProcess
 
@@ -132,7 +132,7 @@ def _fences(monkeypatch, keep: str) -> None:
     if keep != "neutralise":
         monkeypatch.setattr(office, "neutralise", lambda data, kind: data)
     if keep != "netns":
-        monkeypatch.setattr(office, "no_network_prefix", lambda: ())
+        monkeypatch.setattr(converter, "no_network_prefix", lambda: ())
     if keep != "profile":
         monkeypatch.setattr(office, "write_profile", lambda path: None)
 
@@ -148,7 +148,7 @@ def test_with_every_fence_down_libreoffice_does_fetch(monkeypatch, fresh):
 @needs_soffice
 @pytest.mark.parametrize("fence", ["neutralise", "netns"])
 def test_each_fence_holds_on_its_own(monkeypatch, fresh, fence):
-    if fence == "netns" and not office.no_network_prefix():
+    if fence == "netns" and not converter.no_network_prefix():
         pytest.skip("this OS allows no network namespace")
     _fences(monkeypatch, fence)
     for kind, vector in FOLLOWED:
@@ -195,7 +195,7 @@ def test_a_part_that_is_not_xml_is_refused():
 
 
 def test_the_namespace_has_no_network(listener):
-    prefix = office.no_network_prefix()
+    prefix = converter.no_network_prefix()
     if not prefix:
         pytest.skip("this OS allows no network namespace")
     port = listener.url.rsplit(":", 1)[1]

@@ -13,7 +13,6 @@ from __future__ import annotations
 import io
 import os
 import re
-import subprocess
 import sys
 import tempfile
 import xml.parsers.expat
@@ -25,7 +24,7 @@ from pathlib import Path
 import olefile
 
 from docuocr.errors import DocumentTooLarge, DocuocrError, InvalidDocument
-from docuocr.intake import office
+from docuocr.intake import converter, office
 
 SIGNATURE = b"HWP Document File"
 # FileHeader properties (HWP 5.0 format, "파일 인식 정보"): bit 0 compressed, 1 password,
@@ -272,57 +271,45 @@ def to_pdf(data: bytes, kind: str, timeout_s: float, tmp_root: str | None = None
         source.write_bytes(data)
         # TMPDIR: the renderer's own scratch files (SVG pages for rsvg-convert) stay in here too.
         env = {**os.environ, "TMPDIR": tmp, "HOME": tmp}
-        # The same network namespace as LibreOffice: the file can name images by URL.
-        cmd = [*office.no_network_prefix(), sys.executable, "-m", "docuocr.intake.hwp_render"]
-        cmd += [str(source), str(target)]
+        cmd = [sys.executable, "-m", "docuocr.intake.hwp_render", str(source), str(target)]
         cmd.append(str(MAX_PAGES))
-        log_path = work / "render.log"  # rhwp reports every layout overflow: not into a pipe
-        with log_path.open("wb") as log:
-            proc = subprocess.Popen(
-                cmd,
-                stdin=subprocess.DEVNULL,
-                stdout=log,
-                stderr=log,
-                cwd=tmp,
-                env=env,
-                start_new_session=True,
-            )
-            try:
-                proc.wait(timeout=timeout_s)
-            except subprocess.TimeoutExpired:
-                raise DocumentTooLarge(
-                    f"laying out the {name} took longer than {timeout_s:g} s and was stopped: it "
-                    f"is too large or too complex; split it or send it as PDF",
-                    code="conversion_timeout",
-                ) from None
-            finally:
-                office.kill_group(proc)
+        too_slow = DocumentTooLarge(
+            f"laying out the {name} took longer than {timeout_s:g} s and was stopped: it "
+            f"is too large or too complex; split it or send it as PDF",
+            code="conversion_timeout",
+        )
+        # rhwp reports every layout overflow: into a file, not a pipe. The converter's network
+        # namespace, as LibreOffice's: the file can name images by URL.
+        log_path = work / "render.log"
+        status = converter.run(
+            cmd, cwd=tmp, log_path=log_path, timeout_s=timeout_s, too_slow=too_slow, env=env
+        )
         with log_path.open("rb") as log:
             log.seek(max(0, log_path.stat().st_size - _LOG_TAIL))
             err = log.read().replace(tmp.encode(), b"")  # no server paths in the answer
         message = _last_line(err)
-        if proc.returncode == 0 and target.is_file() and target.stat().st_size > 0:
+        if status == 0 and target.is_file() and target.stat().st_size > 0:
             return target.read_bytes()
-    if proc.returncode == EXIT_TOO_MANY_PAGES:
+    if status == EXIT_TOO_MANY_PAGES:
         raise DocumentTooLarge(
             f"the {name} lays out to {message} pages, over the limit of "
             f"{MAX_PAGES:,}: split it or send the pages you need"
         )
-    if proc.returncode == EXIT_NO_MEMORY or _out_of_memory(err):
+    if status == EXIT_NO_MEMORY or _out_of_memory(err):
         raise DocumentTooLarge(
             f"laying out the {name} needs more memory than an OCR worker has: it is too large, "
             f"too deeply nested, or an HWP bomb",
             code="out_of_memory",
         )
-    if proc.returncode == EXIT_UNAVAILABLE:
+    if status == EXIT_UNAVAILABLE:
         raise DocuocrError(
             f"HWP and HWPX need the hwp-ingest package and rsvg-convert (librsvg2-bin), which are "
             f"not installed on this server ({message})",
             code="hwp_unavailable",
             status=503,
         )
-    if proc.returncode is not None and proc.returncode < 0:
-        message = f"the renderer stopped on signal {-proc.returncode}"
+    if status < 0:
+        message = f"the renderer stopped on signal {-status}"
     raise InvalidDocument(
         f"the {name} cannot be laid out; the file is probably corrupt ({message or 'no output'})"
     )

@@ -3,25 +3,21 @@
 No uploaded document may make the server reach the network, so LibreOffice gets three fences:
 the package's outside references are cut first (`links.neutralise`), its profile switches off
 link updates, remote content and macros, and it runs in a network namespace of its own, with no
-interface but a loopback that is down, wherever the OS allows one.
+interface but a loopback that is down, wherever the OS allows one (`converter.run`).
 """
 
 from __future__ import annotations
 
-import contextlib
-import functools
 import io
 import logging
-import os
 import shutil
-import signal
-import subprocess
 import tempfile
 import zipfile
 import zlib
 from pathlib import Path
 
 from docuocr.errors import DocumentTooLarge, DocuocrError, InvalidDocument, Timeout
+from docuocr.intake import converter
 from docuocr.intake.links import neutralise
 
 log = logging.getLogger(__name__)
@@ -152,7 +148,6 @@ def to_pdf(data: bytes, kind: str, timeout_s: float, tmp_root: str | None = None
         source.write_bytes(neutralise(data, kind))
         write_profile(work / "profile")
         cmd = [
-            *no_network_prefix(),
             soffice,
             f"-env:UserInstallation={(work / 'profile').as_uri()}",
             "--headless",
@@ -168,32 +163,20 @@ def to_pdf(data: bytes, kind: str, timeout_s: float, tmp_root: str | None = None
             str(source),
         ]
         log_path = work / "soffice.log"
-        with log_path.open("wb") as log:
-            # Own session = own process group, so a timeout kills soffice.bin and its helpers too.
-            proc = subprocess.Popen(
-                cmd,
-                stdin=subprocess.DEVNULL,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                cwd=work,
-                start_new_session=True,
-            )
-            try:
-                proc.wait(timeout=timeout_s)
-            except subprocess.TimeoutExpired:
-                raise Timeout(
-                    f"converting the {name} to PDF took longer than {timeout_s:g} s and was "
-                    f"stopped; split the document or send it as PDF",
-                    code="conversion_timeout",
-                ) from None
-            finally:
-                kill_group(proc)
+        too_slow = Timeout(
+            f"converting the {name} to PDF took longer than {timeout_s:g} s and was "
+            f"stopped; split the document or send it as PDF",
+            code="conversion_timeout",
+        )
+        status = converter.run(
+            cmd, cwd=work, log_path=log_path, timeout_s=timeout_s, too_slow=too_slow
+        )
         pdf = work / "out" / "document.pdf"
-        if proc.returncode != 0 or not pdf.is_file() or pdf.stat().st_size == 0:
+        if status != 0 or not pdf.is_file() or pdf.stat().st_size == 0:
             tail = log_path.read_text(errors="replace").strip().splitlines()[-2:]
             raise InvalidDocument(
                 f"LibreOffice could not convert the {name} to PDF; the file is probably corrupt "
-                f"(exit status {proc.returncode}: {' / '.join(tail) or 'no output'})"
+                f"(exit status {status}: {' / '.join(tail) or 'no output'})"
             )
         return pdf.read_bytes()
 
@@ -218,32 +201,3 @@ def write_profile(profile: Path) -> None:
         + "\n</oor:items>\n",
         encoding="utf-8",
     )
-
-
-@functools.cache
-def no_network_prefix() -> tuple[str, ...]:
-    """The command that runs a converter with no network: `unshare --net` as root, or in a user
-    namespace of its own otherwise. Empty (with a warning, once) where the OS refuses both, as in
-    a container without CAP_SYS_ADMIN that also forbids user namespaces."""
-    unshare = shutil.which("unshare")
-    if unshare:
-        for prefix in ((unshare, "--net", "--"), (unshare, "--map-root-user", "--net", "--")):
-            with contextlib.suppress(OSError, subprocess.SubprocessError):
-                done = subprocess.run(
-                    [*prefix, "true"], stdin=subprocess.DEVNULL, capture_output=True, timeout=10
-                )
-                if done.returncode == 0:
-                    return prefix
-    log.warning(
-        "LibreOffice and the HWP renderer will run with this machine's network: the OS allows no "
-        "network namespace here (unshare --net). Office documents' outside references are still "
-        "removed first, and LibreOffice's link updates are off"
-    )
-    return ()
-
-
-def kill_group(proc: subprocess.Popen) -> None:
-    """Kill whatever is left of the conversion's process group and reap the leader."""
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(proc.pid, signal.SIGKILL)
-    proc.wait()
