@@ -21,7 +21,6 @@ from typing import TextIO
 from docuocr.batch.plan import ERRORS_FILE, Failure, Item, plan
 from docuocr.batch.progress import Progress
 from docuocr.config import DEFAULT_MODEL, ModelLimits
-from docuocr.document import Document
 from docuocr.errors import DocuocrError, UnsupportedDocument
 from docuocr.formats.files import FORMATS
 from docuocr.intake.sniff import sniff
@@ -188,48 +187,31 @@ def run(
 
                 results = local.read(inputs(), model, limits, count or 1, fmt == "pdf")
             for item, result in results:
-                if isinstance(result, tuple):  # (Document, searchable PDF)
-                    result, body = result
-                    try:
-                        _write_bytes(item.out, body)
-                    except OSError as exc:
-                        result = Failure("unwritable", f"cannot write {item.out}: {exc}")
-                    else:
-                        progress.done(item.rel, len(result.pages))
-                        continue
-                elif isinstance(result, Document) and fmt != "json":
-                    try:
-                        _write_bytes(item.out, document_file(result, fmt))
-                    except OSError as exc:
-                        result = Failure("unwritable", f"cannot write {item.out}: {exc}")
-                    else:
-                        progress.done(item.rel, len(result.pages))
-                        continue
-                elif isinstance(result, Document):
-                    try:
-                        _write_json(item.out, render(result, schema))
-                    except OSError as exc:
-                        result = Failure("unwritable", f"cannot write {item.out}: {exc}")
-                    else:
-                        progress.done(item.rel, len(result.pages))
-                        continue
-                failed += 1
-                report(item, result)
+                if isinstance(result, Failure):
+                    failed += 1
+                    report(item, result)
+                    continue
+                doc, body = result if isinstance(result, tuple) else (result, None)  # PDF made
+                if body is None:
+                    body = _json(render(doc, schema)) if fmt == "json" else document_file(doc, fmt)
+                try:
+                    _write_bytes(item.out, body)
+                except OSError as exc:
+                    failed += 1
+                    report(item, Failure("unwritable", f"cannot write {item.out}: {exc}"))
+                    continue
+                progress.done(item.rel, len(doc.pages))
     progress.finish()
     return 1 if failed else 0
 
 
 def _write_bytes(path: Path, body: bytes) -> None:
-    """Whole or not at all, as `_write_json`."""
+    """Whole or not at all: an interrupted run must not leave a half file that looks done."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp")
     tmp.write_bytes(body)
     os.replace(tmp, path)
 
 
-def _write_json(path: Path, body: dict) -> None:
-    """Whole or not at all: an interrupted run must not leave a half file that looks done."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(json.dumps(body, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
-    os.replace(tmp, path)
+def _json(body: dict) -> bytes:
+    return (json.dumps(body, ensure_ascii=False, indent=2) + "\n").encode("utf-8")
