@@ -181,13 +181,15 @@ def test_captures_command(page_dir: Path, tmp_path: Path) -> None:
 
 
 def test_bench_reads_only_the_pages_asked_for(tmp_path: Path) -> None:
-    pdf = tmp_path / "doc.pdf"
+    root = tmp_path / "set"
+    root.mkdir()
+    pdf = root / "doc.pdf"
     pdf.write_bytes(text_pdf(["alpha one", "beta two", "gamma three", "delta four"]))
     assert datasets.parse_pages("2-3,4") == [2, 3, 4]
     for bad in ("0", "3-1", "x", ""):
         with pytest.raises(ValueError):
             datasets.parse_pages(bad)
-    [sample] = datasets.load(tmp_path, "text", pages=[2, 4, 7]).samples
+    [sample] = datasets.load(root, "text", pages=[2, 4, 7]).samples
     assert sample.selected == [2, 4]
     assert [p.text.strip() for p in sample.pages] == ["beta two", "delta four"]
     sub = datasets.pdf_subset(pdf.read_bytes(), sample.selected)
@@ -196,7 +198,13 @@ def test_bench_reads_only_the_pages_asked_for(tmp_path: Path) -> None:
         "delta four",
     ]
     with pytest.raises(ValueError):
-        datasets.load(tmp_path, "funsd", pages=[1])
+        datasets.load(root, "funsd", pages=[1])
+    out = tmp_path / "r.json"
+    argv = [str(root), "--kind", "text", "--pages", "2,4", "--systems", "tesseract"]
+    assert main([*argv, "--tesseract-lang", "eng", "--json", str(out)]) == 0
+    doc = json.loads(out.read_text(encoding="utf-8"))
+    assert doc["page_count"] == 2 and doc["pages"][0]["sample"] == "doc.pdf"
+    assert doc["aggregate"]["tesseract"]["metrics"]["char_f1"] > 0.8
 
 
 def _write(path: Path, data: bytes) -> Path:
