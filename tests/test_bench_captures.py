@@ -136,6 +136,11 @@ def test_low_dpi_styles(page_dir: Path, tmp_path: Path) -> None:
     assert 75 <= meta["dpi"] <= 90 and 80 <= meta["jpeg_quality"] <= 92
     with Image.open(tmp_path / "low" / "page.jpg") as im:
         assert abs(im.size[0] - 874 * meta["dpi"] / 150) <= 1
+    [meta] = captures.generate(page_dir, tmp_path / "p", "text", "photo", dpi_range=(60, 62))
+    assert 60 <= meta["dpi"] <= 62
+    assert captures.parse_dpi("60-80") == (60.0, 80.0)
+    with pytest.raises(ValueError):
+        captures.parse_dpi("80-60")
 
 
 def test_pdf_pages_keep_their_text_layer(tmp_path: Path) -> None:

@@ -271,9 +271,18 @@ def lighting(rng: np.random.Generator, w: int, h: int) -> tuple[np.ndarray, dict
     }
 
 
-def photo(page: np.ndarray, dpi: float, rng: np.random.Generator) -> tuple[bytes, dict[str, Any]]:
+PHOTO_DPI = (75.0, 110.0)
+LOW_DPI = (75.0, 90.0)
+
+
+def photo(
+    page: np.ndarray,
+    dpi: float,
+    rng: np.random.Generator,
+    dpi_range: tuple[float, float] = PHOTO_DPI,
+) -> tuple[bytes, dict[str, Any]]:
     """A phone photo of `page` (RGB at `dpi`); returns JPEG bytes and what was drawn."""
-    target = rng.uniform(75, 110)
+    target = rng.uniform(*dpi_range)
     page = resample(page, target / dpi)
     h, w = page.shape[:2]
     angle = float(rng.uniform(4, 25) * rng.choice([-1, 1]))
@@ -321,17 +330,20 @@ def photo(page: np.ndarray, dpi: float, rng: np.random.Generator) -> tuple[bytes
     return data, params
 
 
-def make(page: SourcePage, style: str, seed: int) -> tuple[bytes, str, dict[str, Any]]:
-    """One capture of `page`: (file bytes, file extension, parameters)."""
+def make(
+    page: SourcePage, style: str, seed: int, dpi_range: tuple[float, float] | None = None
+) -> tuple[bytes, str, dict[str, Any]]:
+    """One capture of `page`: (file bytes, file extension, parameters); `dpi_range` replaces the
+    style's resolution range (photo, lowdpi)."""
     rng = rng_for(seed, page.name)
     if style == "clean":
         if page.image_path is not None and page.image_path.suffix.lower() == ".png":
             return page.image_path.read_bytes(), ".png", {"dpi": round(page.dpi, 1)}
         return png(page.image()), ".png", {"dpi": round(page.dpi, 1)}
     if style == "photo":
-        data, params = photo(page.image(), page.dpi, rng)
+        data, params = photo(page.image(), page.dpi, rng, dpi_range or PHOTO_DPI)
         return data, ".jpg", params
-    dpi = 90.0 if style == "dpi90" else float(rng.uniform(75, 90))
+    dpi = 90.0 if style == "dpi90" else float(rng.uniform(*(dpi_range or LOW_DPI)))
     image = page.image(dpi) if page.pdf is not None else resample(page.image(), dpi / page.dpi)
     params: dict[str, Any] = {"dpi": round(dpi, 1), "size": [image.shape[1], image.shape[0]]}
     if style == "dpi90":
@@ -349,6 +361,7 @@ def generate(
     split: str = "all",
     limit: int | None = None,
     pages: list[int] | None = None,
+    dpi_range: tuple[float, float] | None = None,
 ) -> list[dict[str, Any]]:
     """Write the capture set to `out` (replacing it); returns the manifest."""
     if style not in STYLES:
@@ -360,7 +373,7 @@ def generate(
     for page in sources(src, kind, split, pages):
         if limit is not None and len(manifest) >= limit:
             break
-        data, ext, params = make(page, style, seed)
+        data, ext, params = make(page, style, seed, dpi_range)
         (out / (page.name + ext)).write_bytes(data)
         (out / (page.name + ".txt")).write_text(page.text, encoding="utf-8")
         manifest.append({"file": page.name + ext, "style": style, "seed": seed, **params})
@@ -369,6 +382,17 @@ def generate(
         json.dumps({**doc, "pages": manifest}, indent=1), encoding="utf-8"
     )
     return manifest
+
+
+def parse_dpi(spec: str) -> tuple[float, float]:
+    lo, _, hi = spec.partition("-")
+    try:
+        low, high = float(lo), float(hi or lo)
+    except ValueError:
+        low = high = 0.0
+    if not 20 <= low <= high <= 600:
+        raise ValueError(f"bad --dpi {spec!r}: use LO-HI, e.g. 60-80")
+    return low, high
 
 
 EPILOG = """\
@@ -410,11 +434,25 @@ def main(argv: list[str] | None = None) -> int:
     )
     p.add_argument("--limit", type=int, metavar="N", help="write at most N pages")
     p.add_argument("--pages", metavar="RANGE", help="pdf: these pages of every PDF, e.g. 1-5,8")
+    p.add_argument(
+        "--dpi",
+        metavar="LO-HI",
+        help="photo, lowdpi: draw the resolution from LO-HI DPI instead (default 75-110, 75-90)",
+    )
     args = p.parse_args(argv)
     try:
         pages = parse_pages(args.pages) if args.pages else None
+        dpi_range = parse_dpi(args.dpi) if args.dpi else None
         manifest = generate(
-            args.src, args.out, args.kind, args.style, args.seed, args.split, args.limit, pages
+            args.src,
+            args.out,
+            args.kind,
+            args.style,
+            args.seed,
+            args.split,
+            args.limit,
+            pages,
+            dpi_range,
         )
     except (ValueError, FileNotFoundError) as exc:
         print(f"captures: {exc}", file=sys.stderr)
