@@ -402,7 +402,7 @@ dev / held-out pages (--split; tune on dev only, report held-out):
          docuocr/bench/captures.py); other PDFs need --split all or --pages
   text   no split: make the source folder per split (synth --split dev|test)
 
-examples (docs/accuracy.md, "Captures", has the full list):
+examples (docs/accuracy.md, "Capture sets", has the commands for every set):
   python -m docuocr.bench.captures ../shared/data/funsd-train data/captures/funsd-dev/photo \\
       --kind funsd --split dev --style photo
   python -m docuocr.bench.captures ../shared/data/korean-docs data/captures/korean-docs-heldout/dpi90 \\
@@ -415,7 +415,7 @@ examples (docs/accuracy.md, "Captures", has the full list):
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(
         prog="python -m docuocr.bench.captures",
-        description=__doc__.split("\n\n", 1)[0] + "\n\n" + __doc__.split("\n\n", 1)[1],
+        description=__doc__,
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
