@@ -76,7 +76,7 @@ def parser() -> argparse.ArgumentParser:
     )
     p.add_argument("dataset", type=Path, help="dataset folder")
     p.add_argument(
-        "--kind", required=True, choices=datasets.KINDS, help="dataset layout and metrics"
+        "--kind", required=True, choices=datasets.BENCH_KINDS, help="dataset layout and metrics"
     )
     p.add_argument("--limit", type=int, metavar="N", help="score only the first N files (sorted)")
     p.add_argument(
