@@ -6,11 +6,14 @@ Three layouts, files taken in sorted order so `--limit N` always means the same 
 - sroie: `img/NAME.jpg` and `box/NAME.csv`, lines `x1,y1,...,x4,y4,text` (the text may hold commas).
 - lines: text-line crops, laid out as `text` (one line of ground truth per image)
 - text: any image or PDF under the folder (recursively) with plain-text ground truth beside it; see
-  TEXT_RULES.
+  TEXT_RULES. `pages` picks pages of every PDF, so a 150-page report is not read whole.
+- upstage: Upstage's own responses as the reference: `NAME.json` (an `ocr-2.2.1` response) beside
+  the file it read (`NAME.jpg|png|pdf|...`), its words per page.
 """
 
 from __future__ import annotations
 
+import io
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,7 +23,8 @@ from PIL import Image
 
 from docuocr.bench.metrics import Box
 
-KINDS = ("funsd", "sroie", "text", "lines")
+KINDS = ("funsd", "sroie", "text", "lines")  # layouts with ground truth of our own (calibrate too)
+BENCH_KINDS = (*KINDS, "upstage")  # plus another OCR's reading as the reference: bench only
 IMAGE_EXTS = {".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".gif", ".webp", ".pbm", ".pgm"}
 
 TEXT_RULES = """\
@@ -46,6 +50,7 @@ class Sample:
     name: str
     path: Path
     pages: list[PageTruth]
+    selected: list[int] | None = None  # PDF pages read (1-based), None for all
 
 
 @dataclass
@@ -56,15 +61,74 @@ class Dataset:
     skipped: list[str] = field(default_factory=list)  # files left out, with the reason
 
 
-def load(root: str | Path, kind: str, limit: int | None = None) -> Dataset:
-    """Load the first `limit` samples of the dataset at `root` (all when limit is None)."""
+def load(
+    root: str | Path, kind: str, limit: int | None = None, pages: list[int] | None = None
+) -> Dataset:
+    """Load the first `limit` samples of the dataset at `root` (all when limit is None); `pages`
+    (1-based) picks pages of each PDF of a text dataset."""
     root = Path(root)
     if not root.is_dir():
         raise FileNotFoundError(f"dataset folder not found: {root}")
-    loaders = {"funsd": load_funsd, "sroie": load_sroie, "text": load_text, "lines": load_lines}
+    loaders = {
+        "funsd": load_funsd,
+        "sroie": load_sroie,
+        "text": load_text,
+        "lines": load_lines,
+        "upstage": load_upstage,
+    }
     if kind not in loaders:
-        raise ValueError(f"unknown dataset kind {kind!r}; use one of {', '.join(KINDS)}")
+        raise ValueError(f"unknown dataset kind {kind!r}; use one of {', '.join(BENCH_KINDS)}")
+    if pages is not None:
+        if kind != "text":
+            raise ValueError("--pages works with --kind text (pages of each PDF)")
+        return load_text(root, limit, pages)
     return loaders[kind](root, limit)
+
+
+def parse_pages(spec: str) -> list[int]:
+    """`1-5,8` → [1, 2, 3, 4, 5, 8] (1-based page numbers, as written)."""
+    out: list[int] = []
+    for part in spec.split(","):
+        part = part.strip()
+        if not part:
+            continue
+        a, _, b = part.partition("-")
+        try:
+            lo, hi = int(a), int(b or a)
+        except ValueError:
+            lo, hi = 0, 0
+        if lo < 1 or hi < lo:
+            raise ValueError(f"bad page range {part!r}: use e.g. 1-5,8 (1-based)")
+        out.extend(range(lo, hi + 1))
+    if not out:
+        raise ValueError(f"no pages in {spec!r}: use e.g. 1-5,8 (1-based)")
+    return out
+
+
+def pdf_page_count(path: Path) -> int:
+    import pypdfium2 as pdfium
+
+    pdf = pdfium.PdfDocument(path)
+    try:
+        return len(pdf)
+    finally:
+        pdf.close()
+
+
+def pdf_subset(data: bytes, pages: list[int]) -> bytes:
+    """A PDF of only `pages` (1-based, in that order; pages past the end are left out)."""
+    import pypdfium2 as pdfium
+
+    src = pdfium.PdfDocument(data)
+    out = pdfium.PdfDocument.new()
+    try:
+        out.import_pages(src, [p - 1 for p in pages if p <= len(src)])
+        buf = io.BytesIO()
+        out.save(buf)
+        return buf.getvalue()
+    finally:
+        out.close()
+        src.close()
 
 
 def _take(paths: list[Path], limit: int | None) -> list[Path]:
@@ -173,7 +237,7 @@ def text_truth(path: Path) -> list[str] | None:
     return layer if any(t.strip() for t in layer) else None
 
 
-def load_text(root: Path, limit: int | None = None) -> Dataset:
+def load_text(root: Path, limit: int | None = None, pages: list[int] | None = None) -> Dataset:
     files = [
         p
         for p in root.rglob("*")
@@ -188,8 +252,43 @@ def load_text(root: Path, limit: int | None = None) -> Dataset:
         if truth is None:
             skipped.append(f"{name}: no ground truth")
             continue
-        samples.append(Sample(name, path, [PageTruth(text=t) for t in truth]))
+        selected = None
+        if pages is not None and path.suffix.lower() == ".pdf":
+            n_pages = pdf_page_count(path)
+            selected = [p for p in pages if p <= n_pages]
+            if not selected:
+                skipped.append(f"{name}: none of the pages asked for (it has {n_pages})")
+                continue
+            if len(truth) == n_pages:  # else scored whole, as any count mismatch is
+                truth = [truth[p - 1] for p in selected]
+        samples.append(Sample(name, path, [PageTruth(text=t) for t in truth], selected))
     return Dataset("text", root, samples, skipped)
+
+
+def load_upstage(root: Path, limit: int | None = None) -> Dataset:
+    """Inputs with Upstage's own response beside them: its words per page are the reference."""
+    samples, skipped = [], []
+    for response in sorted(root.glob("*.json")):
+        if limit is not None and len(samples) >= limit:
+            break
+        inputs = [
+            p
+            for p in sorted(root.glob(response.stem + ".*"))
+            if p.suffix.lower() in IMAGE_EXTS or p.suffix.lower() == ".pdf"
+        ]
+        if not inputs:
+            skipped.append(f"{response.name}: no input file {response.stem}.*")
+            continue
+        doc = json.loads(response.read_text(encoding="utf-8"))
+        if not isinstance(doc, dict) or not isinstance(doc.get("pages"), list):
+            skipped.append(f"{response.name}: not an Upstage OCR response (no pages)")
+            continue
+        truths = [
+            PageTruth(tokens=[str(w.get("text", "")) for w in page.get("words", [])])
+            for page in doc["pages"]
+        ]
+        samples.append(Sample(response.stem, inputs[0], truths))
+    return Dataset("upstage", root, samples, skipped)
 
 
 def load_lines(root: Path, limit: int | None = None) -> Dataset:

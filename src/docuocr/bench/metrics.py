@@ -6,6 +6,7 @@ reused by anyone scoring OCR output. The protocols are the ones ../shared/README
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from collections import Counter
 from collections.abc import Sequence
@@ -88,13 +89,28 @@ def match_bag(truth: Sequence[str], pred: Sequence[str]) -> Match:
     return Match(hits, hits, correct)
 
 
-# Look-alike middle dots that Korean text uses interchangeably (see ../shared/notes).
-_DOTS = str.maketrans({c: "·" for c in "ㆍ‧∙・･⋅"})
+# Typographic look-alikes folded before page text is compared (../shared/README.md, "Page text"):
+# dashes, quotes and the middle dots Korean text uses interchangeably. Bullets (• ◦ ○ ▪) stay apart.
+_FOLD = str.maketrans(
+    {
+        **{c: "-" for c in "‐‑‒–—―−"},
+        **{c: "'" for c in "‘’‚‛′"},
+        **{c: '"' for c in "“”„‟″"},
+        **{c: "·" for c in "ꞏㆍ‧∙・･ᆞ⋅"},
+    }
+)
+# Runs of three or more leader dots (tables of contents), spaced or not; NFKC has already made
+# `…` and `‥` into full stops.
+_LEADERS = re.compile(r"[.·](?: ?[.·]){2,}")
 
 
 def normalize_text(text: str) -> str:
-    """NFKC plus folding of middle-dot look-alikes: what page-text scoring compares."""
-    return unicodedata.normalize("NFKC", text.translate(_DOTS)).translate(_DOTS)
+    """What page-text scoring compares: NFKC, look-alikes folded (before NFKC, which would split
+    `″` into two primes, and after it, which makes `ㆍ` a Hangul vowel), private-use characters
+    dropped and leader-dot runs removed."""
+    text = unicodedata.normalize("NFKC", text.translate(_FOLD)).translate(_FOLD)
+    text = "".join(c for c in text if unicodedata.category(c) != "Co")
+    return _LEADERS.sub("", text)
 
 
 def squeeze(text: str) -> str:

@@ -39,9 +39,28 @@ def score_funsd(truth: PageTruth, preds: list[Pred]) -> Score:
 
 
 def score_sroie(truth: PageTruth, preds: list[Pred]) -> Score:
+    """Bag of words compared caseless (SROIE's transcriptions are all capitals, whatever the
+    receipt prints; ../shared/README.md), with the exact-case hits counted for information. The
+    output's case is never changed: only the comparison folds it."""
     tokens = [(t, p.confidence) for p in preds for t in p.text.split()]
-    match = m.match_bag(truth.tokens, [t for t, _ in tokens])
-    counts = {"truth": len(truth.tokens), "pred": len(tokens), "hits": match.hits}
+    match = m.match_bag([t.casefold() for t in truth.tokens], [t.casefold() for t, _ in tokens])
+    exact = m.match_bag(truth.tokens, [t for t, _ in tokens])
+    counts = {
+        "truth": len(truth.tokens),
+        "pred": len(tokens),
+        "hits": match.hits,
+        "hits_exact": exact.hits,
+    }
+    return Score(counts, [c for _, c in tokens], match.correct)
+
+
+def score_upstage(truth: PageTruth, preds: list[Pred]) -> Score:
+    """Agreement with Upstage's own reading: its words and ours as bags of whitespace-split words,
+    both folded as page text is (NFKC, look-alikes), case kept."""
+    gt = [t for w in truth.tokens for t in m.normalize_text(w).split()]
+    tokens = [(t, p.confidence) for p in preds for t in m.normalize_text(p.text).split()]
+    match = m.match_bag(gt, [t for t, _ in tokens])
+    counts = {"truth": len(gt), "pred": len(tokens), "hits": match.hits}
     return Score(counts, [c for _, c in tokens], match.correct)
 
 
@@ -70,6 +89,8 @@ def score(kind: str, truth: PageTruth, preds: list[Pred]) -> Score:
         return score_funsd(truth, preds)
     if kind == "sroie":
         return score_sroie(truth, preds)
+    if kind == "upstage":
+        return score_upstage(truth, preds)
     return score_text(truth.text, preds)
 
 
@@ -92,6 +113,8 @@ def summarise(kind: str, counts: dict[str, int]) -> dict[str, float]:
     out = {"recall": r, "precision": p, "f1": f1}
     if kind == "funsd":
         out["det_f1"] = m.prf(c.get("detections", 0), c.get("truth", 0), c.get("pred", 0))[2]
+    if kind == "sroie":
+        out["f1_exact_case"] = m.prf(c.get("hits_exact", 0), c.get("truth", 0), c.get("pred", 0))[2]
     return out
 
 
@@ -107,7 +130,13 @@ def calibration(s: Score) -> dict[str, float | int | None]:
 
 COLUMNS = {
     "funsd": [("R", "recall"), ("P", "precision"), ("F1", "f1"), ("det F1", "det_f1")],
-    "sroie": [("R", "recall"), ("P", "precision"), ("F1", "f1")],
+    "sroie": [
+        ("R", "recall"),
+        ("P", "precision"),
+        ("F1", "f1"),
+        ("F1 exact case", "f1_exact_case"),
+    ],
+    "upstage": [("R", "recall"), ("P", "precision"), ("F1", "f1")],
     "text": [("char F1", "char_f1"), ("CER", "cer"), ("word F1", "word_f1")],
 }
 COLUMNS["lines"] = COLUMNS["text"]
@@ -136,5 +165,25 @@ def table(kind: str, aggregate: dict[str, dict]) -> str:
                 _fmt(agg["calibration"]["auroc"]),
                 _fmt(agg["seconds_per_page"], 2),
             ]
+        )
+    return "\n".join("| " + " | ".join(r) + " |" for r in rows)
+
+
+def per_sample(kind: str, records: list[dict]) -> str:
+    """A Markdown table of F1 per file (pages summed) and system, e.g. per Upstage fixture."""
+    key = {"text": "char_f1", "lines": "char_f1"}.get(kind, "f1")
+    counts: dict[str, dict[str, dict[str, int]]] = {}
+    for r in records:
+        if "seconds" in r:  # a timing record, not a score
+            continue
+        c = counts.setdefault(r["sample"], {}).setdefault(r["system"], {})
+        for name, value in r.items():
+            if isinstance(value, int) and name != "page":
+                c[name] = c.get(name, 0) + value
+    systems = list(dict.fromkeys(s for per in counts.values() for s in per))
+    rows = [["file", *[f"{s} {key}" for s in systems]], ["---"] * (len(systems) + 1)]
+    for sample, per in counts.items():
+        rows.append(
+            [sample, *[_fmt(summarise(kind, per[s])[key]) if s in per else "–" for s in systems]]
         )
     return "\n".join("| " + " | ".join(r) + " |" for r in rows)

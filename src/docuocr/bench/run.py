@@ -28,10 +28,15 @@ metrics by --kind:
          word boxes, IoU >= 0.5 is a detection, exactly equal text a hit. R = hits / ground-truth
          words, P = hits / predicted words, F1; det F1 counts detections instead of hits.
   sroie  bag of words (ICDAR 2019 task 2): ground-truth lines and predicted words split on
-         whitespace, compared as multisets.
+         whitespace, compared as multisets, caseless (SROIE's transcriptions are all capitals);
+         "F1 exact case" compares them with case, for information.
   text   page text after NFKC and folding middle-dot look-alikes: bag-of-characters F1 and CER
          (edit distance / ground-truth characters), whitespace removed from both; word F1 is a bag
-         of whitespace-split words.
+         of whitespace-split words. Folded: NFKC, dashes, quotes and middle dots; private-use
+         characters dropped; runs of 3+ leader dots removed (bullets stay apart).
+  upstage  agreement with Upstage's own reading (NAME.json, an ocr-2.2.1 response, beside the
+         file): its words and ours, folded as text is, compared as bags of words; one row per
+         file as well as the total.
   lines  text-line crops (an image and its .txt, as for text), scored as text. Each crop is set on
          a margin of its own paper, half a line high, and read whole by each system; Tesseract
          reads it as one line (PSM 7) with kor+chi_tra, as the engine's Hangul route does.
@@ -44,13 +49,18 @@ EPILOG = (
     datasets.TEXT_RULES
     + """
 
-tesseract languages: eng for funsd and sroie, kor+chi_tra+eng for text, kor+chi_tra for lines
-(--tesseract-lang changes it).
+tesseract languages: eng for funsd and sroie, kor+chi_tra+eng for text, kor+chi_tra for lines,
+kor+eng for upstage (--tesseract-lang changes it).
+
+capture sets (phone photos, low-DPI scans) for --kind text: python -m docuocr.bench.captures --help
 
 examples:
   docuocr bench ../shared/data/funsd-train --kind funsd --limit 10
   docuocr bench ../shared/data/sroie-dev --kind sroie --limit 10 --systems docuocr,tesseract
   docuocr bench data/korean-dev --kind text --json out/korean.json
+  docuocr bench ../shared/data/korean-docs --kind text --pages 3-4 --limit 2
+  docuocr bench data/captures/korean-docs-heldout/photo --kind text
+  docuocr bench ../shared/fixtures/upstage-cookbook --kind upstage
   docuocr bench data/korean-train/evalset/degraded --kind lines --systems docuocr,tesseract
   docuocr bench ../shared/data/funsd-train --kind funsd --limit 5 --rotate 90
   docuocr bench ../shared/data/funsd-train --kind funsd --limit 8 --speed --rounds 2"""
@@ -66,9 +76,14 @@ def parser() -> argparse.ArgumentParser:
     )
     p.add_argument("dataset", type=Path, help="dataset folder")
     p.add_argument(
-        "--kind", required=True, choices=datasets.KINDS, help="dataset layout and metrics"
+        "--kind", required=True, choices=datasets.BENCH_KINDS, help="dataset layout and metrics"
     )
     p.add_argument("--limit", type=int, metavar="N", help="score only the first N files (sorted)")
+    p.add_argument(
+        "--pages",
+        metavar="RANGE",
+        help="text: read only these pages of each PDF, e.g. 1-5,8 (1-based)",
+    )
     p.add_argument(
         "--systems",
         default=",".join(SYSTEMS),
@@ -181,8 +196,11 @@ def bench(
     warm, n_pages, start = False, 0, time.perf_counter()
     n = len(dataset.samples)
     for i, sample in enumerate(dataset.samples):
+        data = sample.path.read_bytes()
+        if sample.selected is not None:
+            data = datasets.pdf_subset(data, sample.selected)
         try:
-            intake = load(sample.path.read_bytes(), limits)
+            intake = load(data, limits)
         except DocuocrError as exc:
             skipped.append(f"{sample.name}: {exc.message}")
             log(f"[{i + 1}/{n}] {sample.name}: skipped, {exc.message}")
@@ -263,7 +281,8 @@ def main(argv: list[str] | None = None) -> int:
         log("docuocr bench: --limit must be at least 1")
         return 2
     try:
-        dataset = datasets.load(args.dataset, args.kind, args.limit)
+        pages = datasets.parse_pages(args.pages) if args.pages else None
+        dataset = datasets.load(args.dataset, args.kind, args.limit, pages)
     except (FileNotFoundError, ValueError) as exc:
         log(f"docuocr bench: {exc}")
         return 2
@@ -292,6 +311,9 @@ def main(argv: list[str] | None = None) -> int:
         + ")"
     )
     print(report.table(args.kind, result["aggregate"]))
+    if args.kind == "upstage":
+        print()
+        print(report.per_sample(args.kind, result["pages"]))
     failed = {k: v["errors"] for k, v in result["aggregate"].items() if v["errors"]}
     if failed:
         print(
@@ -311,6 +333,7 @@ def main(argv: list[str] | None = None) -> int:
             "dataset": str(args.dataset),
             "kind": args.kind,
             "limit": args.limit,
+            "pages": args.pages,
             "rotate": args.rotate,
             "systems": names,
             "tesseract_lang": args.tesseract_lang or TESSERACT_LANGS[args.kind],

@@ -27,6 +27,7 @@ TESSERACT_LANGS = {
     "sroie": "eng",
     "text": "kor+chi_tra+eng",
     "lines": "kor+chi_tra",
+    "upstage": "kor+eng",
 }
 
 
