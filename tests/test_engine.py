@@ -171,6 +171,13 @@ def test_small_print_windowpane(engine):
     assert sum(w.startswith("windowpane") for w in words) >= 12
 
 
+def test_small_print_over_the_budget_is_read_less_enlarged(engine):
+    """At 75 DPI, font sizes 5-8 make one region whose 4x enlargement is more than the second
+    look's budget of a page: it is read at the enlargement the budget leaves (2.9x), not dropped."""
+    words = collections.Counter(fixture_words(engine, "dpi_75.jpg"))
+    assert words["watched"] >= 11 and words["wondering"] >= 10  # 9 and 8 when dropped
+
+
 def test_receipt_photo_reads_title(engine):
     assert "영수증" in fixture_words(engine, "rotate.jpg")
 

@@ -133,9 +133,13 @@ def small_print_regions(
     budget = cfg["max_share"] * h * w
     chosen = []
     for box, scale, pixels in sorted(plans, key=lambda p: p[2]):
+        if pixels > budget:  # what the budget has left, at a smaller enlargement
+            area = pixels / (scale * scale)
+            scale = (budget / area) ** 0.5
+            if scale < 1.2:
+                break
+            pixels = area * scale * scale
         budget -= pixels
-        if budget < 0:
-            break
         chosen.append((box, scale))
     return chosen
 
