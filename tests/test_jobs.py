@@ -24,6 +24,7 @@ from docuocr.jobs.pages import PageSource, prepare
 from docuocr.jobs.store import Store, owner_of
 from docuocr.serverproc import ServerProcess
 
+SHARED = Path(__file__).resolve().parents[2] / "shared"
 KEY, OTHER_KEY = "jobs-key-1", "jobs-key-2"
 AUTH = {"Authorization": f"Bearer {KEY}"}
 
@@ -138,6 +139,21 @@ def test_pdf_and_tiff_pages_read_back_exactly_as_in_the_whole_document():
     one = png(words_image("one page"))
     assert prepare(one, "png", limits) == (None, "png", 1)
     assert PageSource(one, "png").page(0, limits) == one
+
+
+def test_a_hancom_document_is_laid_out_once_and_read_page_by_page():
+    """An async HWP job is laid out into a PDF once, like a DOCX, then split into its pages."""
+    hwp = SHARED / "data" / "hwp" / "hwpjs_noori.hwp"
+    if not hwp.is_file():
+        pytest.skip("../shared is not present")
+    data = hwp.read_bytes()
+    limits = Limits()
+    converted, kind, total = prepare(data, "hwp", limits)
+    assert kind == "pdf" and converted is not None
+    assert total == load(data, limits).total_pages == 3  # Hancom's export has 3 pages
+    source = PageSource(converted, kind)
+    assert load(source.page(total - 1, limits), limits).total_pages == 1
+    source.close()
 
 
 def test_prepare_rejects_what_intake_rejects():

@@ -47,12 +47,19 @@ def _load(data: bytes, limits: Limits) -> Intake:
         pages, total = images.decode(data, kind, limits)
     elif kind == "pdf":
         pages, total = pdf.rasterise(data, limits)
-    elif kind in ("hwp", "hwpx"):
-        (hwp.check_hwp if kind == "hwp" else hwp.check_hwpx)(data)
-        converted = hwp.to_pdf(data, kind, limits.office_timeout_s)
-        pages, total = pdf.rasterise(converted, limits)
     else:
-        office.check_zip(data, kind)
-        converted = office.to_pdf(data, kind, limits.office_timeout_s)
-        pages, total = pdf.rasterise(converted, limits)
+        pages, total = pdf.rasterise(to_pdf(data, kind, limits), limits)
     return Intake(pages=pages, total_pages=total, mime=MIME[kind])
+
+
+LAID_OUT = ("docx", "pptx", "xlsx", "hwp", "hwpx")  # documents laid out into a PDF first
+
+
+def to_pdf(data: bytes, kind: str, limits: Limits) -> bytes:
+    """The PDF an office or Hancom document (a kind of LAID_OUT) lays out to, after its checks.
+    Shared by intake and the async jobs, which lay a document out once and read it page by page."""
+    if kind in ("hwp", "hwpx"):
+        (hwp.check_hwp if kind == "hwp" else hwp.check_hwpx)(data)
+        return hwp.to_pdf(data, kind, limits.office_timeout_s)
+    office.check_zip(data, kind)
+    return office.to_pdf(data, kind, limits.office_timeout_s)

@@ -17,23 +17,21 @@ from PIL import Image
 
 from docuocr.config import Limits
 from docuocr.errors import InvalidDocument
-from docuocr.intake import load, office
+from docuocr.intake import LAID_OUT, load, to_pdf
 from docuocr.intake.checks import check_image_pixels
 from docuocr.intake.images import PIL_FORMATS, orientation, to_rgb, upright
 from docuocr.intake.pdf import PDFIUM_LOCK  # PDFium is not thread-safe; share intake's lock
 
-OFFICE_KINDS = ("docx", "pptx", "xlsx")
-
 
 def prepare(data: bytes, kind: str, limits: Limits) -> tuple[bytes | None, str, int]:
-    """Open the document once: (the PDF an office file became, or None; its kind; its pages).
+    """Open the document once: (the PDF an office or Hancom file became, or None; its kind; its
+    pages).
 
     Raises the same `DocuocrError`s as the sync API's intake for a document it cannot read.
     """
     converted = None
-    if kind in OFFICE_KINDS:
-        office.check_zip(data, kind)
-        converted = office.to_pdf(data, kind, limits.office_timeout_s)
+    if kind in LAID_OUT:
+        converted = to_pdf(data, kind, limits)
         data, kind = converted, "pdf"
     # max_pages=0 opens and counts without decoding a single page; the async API's own page limit
     # (JobSettings.max_pages), not the sync one, decides how many it reads.

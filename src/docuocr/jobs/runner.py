@@ -121,7 +121,7 @@ class Runner:
         return False
 
     async def _prepare(self, job: Job) -> None:
-        """Open the document (converting office files once), count its pages, make batches."""
+        """Open the document (laying office and Hancom files out once), count its pages, make batches."""
         self._busy[job.id] += 1
         try:
             data = await asyncio.to_thread(self.store.document, job.id)
