@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import json
 import logging
 import os
 import sys
@@ -149,7 +148,7 @@ def _ocr(
     fmt: str = "json",
 ) -> int:
     from docuocr.config import resolve_model
-    from docuocr.formats import render, validate_schema
+    from docuocr.formats import validate_schema
     from docuocr.formats.files import SUFFIXES, document_file
 
     try:
@@ -190,21 +189,14 @@ def _ocr(
                 raise result
             if isinstance(result, tuple):  # the searchable PDF
                 result, body = result
-            elif fmt != "json":
-                body = document_file(result, fmt)
             else:
-                text = json.dumps(render(result, schema), ensure_ascii=False, indent=2)
-                if out is None:
-                    print(text)
-                else:
-                    (out / f"{path.stem}.json").write_text(text + "\n", encoding="utf-8")
-            if fmt != "json":
-                if out is None:
-                    sys.stdout.flush()
-                    sys.stdout.buffer.write(body)
-                    sys.stdout.buffer.flush()
-                else:
-                    (out / f"{path.stem}{suffix}").write_bytes(body)
+                body = document_file(result, fmt, schema)
+            if out is None:
+                sys.stdout.flush()
+                sys.stdout.buffer.write(body)
+                sys.stdout.buffer.flush()
+            else:
+                (out / f"{path.stem}{suffix}").write_bytes(body)
         except (DocuocrError, OSError) as exc:
             failed += 1
             print(f"{path}: {getattr(exc, 'message', None) or exc}", file=sys.stderr)

@@ -100,7 +100,7 @@ def run(
 ) -> int:
     """Run a batch; returns the exit code (0 ok, 1 some file failed, 2 bad arguments)."""
     from docuocr.config import resolve_model
-    from docuocr.formats import render, validate_schema
+    from docuocr.formats import validate_schema
     from docuocr.formats.files import SUFFIXES, document_file
 
     stream = stream or sys.stderr
@@ -193,7 +193,7 @@ def run(
                     continue
                 doc, body = result if isinstance(result, tuple) else (result, None)  # PDF made
                 if body is None:
-                    body = _json(render(doc, schema)) if fmt == "json" else document_file(doc, fmt)
+                    body = document_file(doc, fmt, schema)
                 try:
                     _write_bytes(item.out, body)
                 except OSError as exc:
@@ -211,7 +211,3 @@ def _write_bytes(path: Path, body: bytes) -> None:
     tmp = path.with_name(f".{path.name}.tmp")
     tmp.write_bytes(body)
     os.replace(tmp, path)
-
-
-def _json(body: dict) -> bytes:
-    return (json.dumps(body, ensure_ascii=False, indent=2) + "\n").encode("utf-8")
