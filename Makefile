@@ -13,7 +13,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # checks for (the OCRmyPDF plugin's test).
 APT_PACKAGES := tesseract-ocr-eng tesseract-ocr-kor tesseract-ocr-chi-tra tesseract-ocr-chi-sim tesseract-ocr-jpn \
 	tesseract-ocr-osd tesseract-ocr-script-hang fonts-nanum fonts-noto-cjk \
-	libreoffice-writer-nogui libreoffice-calc-nogui libreoffice-impress-nogui chromium librsvg2-bin \
+	libreoffice-writer-nogui libreoffice-calc-nogui libreoffice-impress-nogui chromium librsvg2-bin libfreetype6 \
 	ghostscript tesseract-ocr
 
 .PHONY: install apt serve test lint format bench korean-dev train-korean korean-eval clean

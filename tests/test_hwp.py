@@ -19,6 +19,8 @@ import olefile
 import pytest
 import requests
 
+from docuocr.bench.datasets import pdf_text_layer
+from docuocr.bench.metrics import char_counts, normalize_text, prf
 from docuocr.config import Limits
 from docuocr.errors import DocumentTooLarge, InvalidDocument, UnsupportedDocument
 from docuocr.intake import hwp, load
@@ -300,6 +302,23 @@ def test_dev_documents_lay_out_to_hancoms_page_count(name, pages):
     assert out.mime == MIME[name.rsplit(".", 1)[1]]
     width, height = out.pages[0].size
     assert 1200 <= min(width, height) <= 1260  # an A4 page at 150 DPI, as a PDF page would be
+
+
+@pytest.mark.parametrize("kind", ["hwp", "hwpx"])
+def test_held_out_document_is_paginated_as_hancom_prints_it(kind, tmp_path):
+    """The housing notice against Hancom's own PDF of it: the same 29 pages, each holding the
+    same text (a table that ran over onto a page of its own would shift every later page)."""
+    hancom_pdf = HWP_DIR / "rhwp_hwpx_sample2.hancom2024.pdf"
+    if not hancom_pdf.is_file():
+        pytest.skip(f"{hancom_pdf} is absent")
+    ours = tmp_path / "ours.pdf"
+    ours.write_bytes(hwp.to_pdf(dev_file(f"rhwp_hwpx_sample2.{kind}"), kind, timeout_s=120))
+    theirs, mine = pdf_text_layer(hancom_pdf), pdf_text_layer(ours)
+    assert len(mine) == len(theirs) == 29
+    for page, (truth, pred) in enumerate(zip(theirs, mine, strict=True), start=1):
+        n_truth, n_pred, hits = char_counts(normalize_text(truth), normalize_text(pred))
+        f1 = prf(hits, n_truth, n_pred)[2]
+        assert f1 >= 0.95, f"page {page}: char F1 {f1:.3f} against Hancom's page"
 
 
 def test_page_limit_applies_to_hwp():

@@ -1,4 +1,4 @@
-"""Hancom HWP 5 and HWPX to PDF with the `hwp-ingest` renderer (rhwp), in a subprocess.
+"""Hancom HWP 5 and HWPX to PDF with the rhwp renderer (rhwp-python), in a subprocess.
 
 The checks here run first, in the worker: the HWP FileHeader's password and DRM flags, and its
 streams inflated with a bound (a small HWP can unpack to gigabytes) and their records walked for
@@ -263,7 +263,7 @@ def _check_xml(zf: zipfile.ZipFile, name: str) -> None:
 
 
 def to_pdf(data: bytes, kind: str, timeout_s: float, tmp_root: str | None = None) -> bytes:
-    """Lay out and render with hwp-ingest in a child process; the PDF it writes comes back."""
+    """Lay out and render with rhwp in a child process; the PDF it writes comes back."""
     name = kind.upper()
     with tempfile.TemporaryDirectory(prefix="docuocr-hwp-", dir=tmp_root) as tmp:
         work = Path(tmp)
@@ -303,7 +303,7 @@ def to_pdf(data: bytes, kind: str, timeout_s: float, tmp_root: str | None = None
         )
     if status == EXIT_UNAVAILABLE:
         raise DocuocrError(
-            f"HWP and HWPX need the hwp-ingest package and rsvg-convert (librsvg2-bin), which are "
+            f"HWP and HWPX need the rhwp-python package and rsvg-convert (librsvg2-bin), which are "
             f"not installed on this server ({message})",
             code="hwp_unavailable",
             status=503,
