@@ -96,7 +96,6 @@ def blocks(lines: list[Line]) -> list[Block]:
             groups[-1].append(line)
         else:
             groups.append([line])
-            last = None
         if seen.words:
             last = seen
     return [Block(group) for group in groups]
