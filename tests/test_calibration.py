@@ -19,7 +19,7 @@ from docuocr.calibration import ENV, CalibrationError, Calibrator
 from docuocr.calibration import fit as f
 from docuocr.calibration.collect import Record, label, read_cache
 from docuocr.calibration.model import FORMAT, VERSION, Context, features, max_overlap
-from docuocr.document import Line, Page, Word
+from docuocr.document import Block, Line, Page, Word
 
 SHARED = Path(__file__).parents[2] / "shared"
 FUNSD = SHARED / "data" / "funsd-train"
@@ -43,7 +43,7 @@ def word(text: str, mean: float, low: float | None = None, engine: str = "ppocr"
 
 
 def page_of(*words: Word) -> Page:
-    return Page(width=1000, height=1000, lines=[Line(list(words))])
+    return Page(width=1000, height=1000, blocks=[Block([Line(list(words))])])
 
 
 # --- the shipped file ----------------------------------------------------------------------------

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from docuocr.document import Document, Line, Page, Quad, Word
+from docuocr.engine.layout import blocks
 from docuocr.errors import DocuocrError
 from docuocr.formats import SCHEMAS, render, validate_schema
 from docuocr.formats.clova import to_clova
@@ -39,9 +40,14 @@ def rotated(x: float, y: float, w: float, h: float, degrees: float) -> Quad:
     return at(0, 0), at(w, 0), at(w, h), at(0, h)
 
 
+def laid_out(width: int, height: int, lines: list[Line]) -> Page:
+    """A page of `lines`, grouped into blocks as the engine groups them."""
+    return Page(width=width, height=height, blocks=blocks(lines))
+
+
 def sample() -> Document:
     """Two pages, Korean/English/Japanese words, a combining accent, a word with a space, a tilt."""
-    page1 = Page(
+    page1 = laid_out(
         width=800,
         height=600,
         lines=[
@@ -68,7 +74,7 @@ def sample() -> Document:
     )
     tilt = 15.0
     step = (math.cos(math.radians(tilt)), math.sin(math.radians(tilt)))
-    page2 = Page(
+    page2 = laid_out(
         width=640,
         height=480,
         lines=[
@@ -131,7 +137,7 @@ def document_from_upstage(data: dict) -> Document:
                 )
             )
         assert i == len(words)
-        pages.append(Page(width=p["width"], height=p["height"], lines=lines))
+        pages.append(laid_out(p["width"], p["height"], lines))
     return Document(pages=pages, total_pages=len(pages))
 
 

@@ -621,7 +621,7 @@ def engine():
 
 
 def _words(doc) -> str:
-    return "".join(doc.text.lower().split())
+    return "".join(" ".join(w.text for page in doc.pages for w in page.words).lower().split())
 
 
 @pytest.mark.parametrize("fmt", ["png", pytest.param("docx", marks=needs_soffice)])
@@ -631,7 +631,7 @@ def test_words_come_back_through_the_engine(engine, fmt):
     data = docgen.png() if fmt == "png" else docgen.office("docx")
     doc = ocr_bytes(data, engine, Limits())
     assert doc.total_pages == 1 and len(doc.pages) == 1
-    assert "intake" in _words(doc) and "2026" in _words(doc), doc.text
+    assert "intake" in _words(doc) and "2026" in _words(doc), _words(doc)
 
 
 _CORRUPT_UNDER_CAP = """

@@ -76,18 +76,20 @@ class DocuocrEngine(OcrEngine):
     @staticmethod
     def generate_hocr(input_file: Path, output_hocr: Path, output_text: Path, options: Any) -> None:
         from docuocr.formats.hocr import to_hocr
+        from docuocr.formats.upstage import document_text
 
         doc, _ = read_page(input_file)
         output_hocr.write_bytes(to_hocr(doc))
-        output_text.write_text(doc.text, encoding="utf-8")
+        output_text.write_text(document_text(doc), encoding="utf-8")
 
     @staticmethod
     def generate_pdf(input_file: Path, output_pdf: Path, output_text: Path, options: Any) -> None:
         from docuocr.formats.pdf import to_pdf
+        from docuocr.formats.upstage import document_text
 
         doc, img = read_page(input_file)
         output_pdf.write_bytes(to_pdf(doc, [img], draw_images=False))
-        output_text.write_text(doc.text, encoding="utf-8")
+        output_text.write_text(document_text(doc), encoding="utf-8")
 
 
 @hookimpl

@@ -34,7 +34,7 @@ from docuocr.engine.hangul import (
     suspect,
     too_short,
 )
-from docuocr.engine.layout import rows
+from docuocr.engine.layout import blocks, rows
 from docuocr.engine.lexicon import Lexicon
 from docuocr.engine.orientation import Classifier, is_sideways, vote_crops
 from docuocr.engine.recognize import LineRead, Recognizer
@@ -299,7 +299,7 @@ class Engine:
             words = [w for i in row for w in line_words[i]]
             if words:
                 lines.append(Line(words))
-        page = Page(width=width, height=height, lines=lines, rotation=turn)
+        page = Page(width=width, height=height, blocks=blocks(lines), rotation=turn)
         return self.calibrator.apply_page(page)
 
     def _drop_watermarks(

@@ -1,6 +1,7 @@
 """ALTO v4 XML: Layout → Page → PrintSpace → TextBlock → TextLine → String, one String per word
 with CONTENT, its box (HPOS, VPOS, WIDTH, HEIGHT, in page pixels) and WC (confidence 0-1), and
-an SP between words. Each page is one TextBlock: the Document has no blocks of its own.
+an SP between words. Each page is one TextBlock, as it always was: the Document's blocks are not
+written here.
 """
 
 from __future__ import annotations

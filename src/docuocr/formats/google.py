@@ -2,7 +2,8 @@
 
 Vision clients read either `textAnnotations` (the page text, then one entry per word) or the
 `fullTextAnnotation` tree page → block → paragraph → word → symbol, whose symbols carry the
-breaks that rebuild the text. Both are built here from the Document's lines and words, in its order.
+breaks that rebuild the text. Both are built here from the Document's blocks, lines and words, in
+its order: each of the Document's blocks is one Vision block holding one paragraph.
 """
 
 from __future__ import annotations
@@ -10,11 +11,10 @@ from __future__ import annotations
 import math
 import unicodedata
 from collections import Counter
-from dataclasses import dataclass
 from statistics import fmean
 from typing import Any
 
-from docuocr.document import Document, Line, Page, Point, Quad, Word
+from docuocr.document import Document, Line, Page, Point, Quad, Word, direction
 from docuocr.formats.upstage import vertices
 
 # Vision's break types and the text each one stands for in `fullTextAnnotation.text`.
@@ -161,23 +161,15 @@ def _symbol_quads(quad: Quad, symbols: list[str]) -> list[Quad]:
 # --- geometry ------------------------------------------------------------------------------------
 
 
-def _direction(quads: list[Quad]) -> Point:
-    """Unit reading direction of a group of words: the mean of their top and bottom edges."""
-    ux = sum(q[1][0] - q[0][0] + q[2][0] - q[3][0] for q in quads)
-    uy = sum(q[1][1] - q[0][1] + q[2][1] - q[3][1] for q in quads)
-    norm = math.hypot(ux, uy)
-    return (ux / norm, uy / norm) if norm else (1.0, 0.0)
-
-
 _MAX_SPREAD = math.radians(10)
 
 
 def _frame(quads: list[Quad]) -> Point:
     """The shared reading direction of `quads`, or upright when they disagree (mixed layouts)."""
-    ux, uy = _direction(quads)
+    ux, uy = direction(quads)
     angles = []
     for q in quads:
-        dx, dy = _direction([q])
+        dx, dy = direction([q])
         angles.append(math.atan2(ux * dy - uy * dx, ux * dx + uy * dy))
     return (1.0, 0.0) if max(angles) - min(angles) > _MAX_SPREAD else (ux, uy)
 
@@ -202,62 +194,18 @@ def enclosing(quads: list[Quad]) -> Quad:
     return corner(u0, n0), corner(u1, n0), corner(u1, n1), corner(u0, n1)
 
 
-@dataclass
-class _Span:
-    """A line's extent in its own frame: along (u) and across (n) the reading direction."""
-
-    u0: float
-    u1: float
-    n0: float
-    n1: float
-
-
-def _span(line: Line, frame: Point) -> _Span:
-    ux, uy = frame
-    nx, ny = -uy, ux
-    points = [p for w in line.words for p in w.quad]
-    us = [x * ux + y * uy for x, y in points]
-    ns = [x * nx + y * ny for x, y in points]
-    return _Span(min(us), max(us), min(ns), max(ns))
-
-
-def same_paragraph(above: Line, below: Line) -> bool:
-    """Whether `below` continues `above`'s paragraph.
-
-    It must sit under it (centre at least half a line lower, gap under 3/4 of a line), overlap it
-    along the line, and have a similar height (a heading beside body text starts a new paragraph).
-    Measured in `above`'s own frame, so rotated pages group the same way.
-    """
-    frame = _direction([w.quad for w in above.words])
-    a, b = _span(above, frame), _span(below, frame)
-    ha, hb = a.n1 - a.n0, b.n1 - b.n0
-    if min(ha, hb) <= 0 or max(ha, hb) > 1.5 * min(ha, hb):
-        return False
-    h = (ha + hb) / 2
-    lower = (b.n0 + b.n1) / 2 - (a.n0 + a.n1) / 2 >= 0.5 * h
-    close = b.n0 - a.n1 <= 0.75 * h
-    overlap = min(a.u1, b.u1) - max(a.u0, b.u0) > 0
-    return lower and close and overlap
-
-
-def paragraphs(lines: list[Line]) -> list[list[Line]]:
-    """Group consecutive lines into paragraphs with `same_paragraph`."""
-    groups: list[list[Line]] = []
-    for line in lines:
-        if groups and same_paragraph(groups[-1][-1], line):
-            groups[-1].append(line)
-        else:
-            groups.append([line])
-    return groups
-
-
 # --- the response --------------------------------------------------------------------------------
 
 
-def _visible(page: Page) -> list[Line]:
-    # Vision never reports a word without symbols, so words with no visible character are left out.
-    lines = [Line([w for w in line.words if split_symbols(w.text)]) for line in page.lines]
-    return [line for line in lines if line.words]
+def _visible(page: Page) -> list[list[Line]]:
+    """The page's blocks as lists of lines, without the words that have no visible character
+    (Vision never reports a word without symbols), and without the lines and blocks left empty."""
+    groups = []
+    for block in page.blocks:
+        lines = [Line([w for w in line.words if split_symbols(w.text)]) for line in block.lines]
+        if lines := [line for line in lines if line.words]:
+            groups.append(lines)
+    return groups
 
 
 def _word(word: Word, last_break: str, han_as: str) -> tuple[dict[str, Any], str]:
@@ -281,17 +229,17 @@ def _word(word: Word, last_break: str, han_as: str) -> tuple[dict[str, Any], str
 
 
 def _response(page: Page) -> dict[str, Any]:
-    lines = _visible(page)
-    if not lines:
+    groups = _visible(page)
+    if not groups:
         return {}  # what Vision answers for an image without text
-    words = [w for line in lines for w in line.words]
+    words = [w for group in groups for line in group for w in line.words]
     page_letters = "".join(w.text for w in words)
     han_as = _han_language(Counter(_char_language(ch) for ch in page_letters))
     page_languages = languages(page_letters, han_as)
 
     blocks = []
     text = ""
-    for group in paragraphs(lines):
+    for group in groups:
         para_words = []
         for li, line in enumerate(group):
             for wi, word in enumerate(line.words):

@@ -2,7 +2,8 @@
 `ocrx_word` per word with its `bbox` (the quad's bounding box in page pixels) and `x_wconf`
 (confidence 0-100). Lines that run at an angle carry `textangle` (degrees counter-clockwise).
 
-The whole page is one `ocr_carea` with one `ocr_par`: the Document has no blocks of its own.
+The whole page is one `ocr_carea` with one `ocr_par`, as it always was: the Document's blocks are
+not written here.
 """
 
 from __future__ import annotations

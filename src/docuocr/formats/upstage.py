@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from docuocr.document import Document, Quad
+from docuocr.document import Document, Page, Quad
 
 
 def _round(x: float) -> float:
@@ -14,6 +14,16 @@ def _round(x: float) -> float:
 
 def vertices(quad: Quad) -> list[dict[str, int]]:
     return [{"x": int(round(x)), "y": int(round(y))} for x, y in quad]
+
+
+def page_text(page: Page) -> str:
+    """A page's text as Upstage writes it: words joined by " ", lines by " \\n"."""
+    return " \n".join(line.text for line in page.lines)
+
+
+def document_text(doc: Document) -> str:
+    """The document's text as Upstage writes it: its pages' texts run together."""
+    return "".join(page_text(page) for page in doc.pages)
 
 
 def to_upstage(doc: Document) -> dict[str, Any]:
@@ -36,7 +46,7 @@ def to_upstage(doc: Document) -> dict[str, Any]:
                 "confidence": _round(page.confidence),
                 "height": page.height,
                 "id": index,
-                "text": page.text,
+                "text": page_text(page),
                 "width": page.width,
                 "words": words,
             }
@@ -55,5 +65,5 @@ def to_upstage(doc: Document) -> dict[str, Any]:
         "numBilledPages": len(doc.pages),
         "pages": pages,
         "stored": False,
-        "text": doc.text,
+        "text": document_text(doc),
     }
