@@ -118,6 +118,30 @@ def test_tesseract_route_for_korean_still_works():
     assert len(result.lines[0].words) == 2
 
 
+def test_the_engine_reads_with_the_stages_it_is_handed(engine):
+    """The Hangul route is a stage of its own, and the calibrator is handed in: without the route
+    a page of English and Korean keeps only PP-OCR's words (no Hangul), and a calibration that
+    trusts every word more raises every word's confidence, on the very same readings."""
+    from dataclasses import replace
+
+    from docuocr.calibration import Calibrator
+
+    mixed = page(ENGLISH + KOREAN, KOREAN_FONT)
+    usual = engine.read(mixed)
+    without = Engine(replace(engine.stages, hangul=lambda scan: None)).read(mixed)
+    assert "Invoice" in [w.text for w in without.words]
+    assert all(w.engine == "ppocr" and w.script != "hangul" for w in without.words)
+    assert "대한민국은" in [w.text for w in usual.words]
+
+    data = Calibrator.load().to_dict()
+    trusting = Calibrator.from_dict({**data, "bias": data["bias"] + 5.0})
+    surer = Engine(replace(engine.stages, calibrator=trusting)).read(mixed)
+    assert [w.text for w in surer.words] == [w.text for w in usual.words]
+    pairs = list(zip(surer.words, usual.words, strict=True))
+    assert all(a.confidence >= b.confidence for a, b in pairs)
+    assert any(a.confidence > b.confidence for a, b in pairs)
+
+
 @pytest.mark.parametrize("turn", [0, 180])
 def test_japanese_page_is_turned_by_what_ppocr_reads(engine, turn):
     """Japanese lines look like PP-OCR's misreadings of Hangul, so the Korean model was asked
