@@ -32,7 +32,9 @@ from docuocr.engine.stages import (
 
 @dataclass
 class Stages:
-    """An Engine's parts, in the order a page goes through them."""
+    """An Engine's parts, in the order a page goes through them. Each is called with the page's
+    `Scan` and fills in its part of its `TextLine`s; `find` makes the Scan from the image,
+    `upside_down` only answers, `layout` makes the Page and the calibrator sets its confidences."""
 
     find: FindLines  # detection: the lines; a sideways page turned; small print
     watermarks: DropWatermarks  # watermark lines dropped; the text's angle
