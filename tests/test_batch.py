@@ -104,11 +104,11 @@ def test_local_batch_writes_the_api_json_per_file(local_run):
 
 def test_batch_output_equals_the_sync_api(local_run, tree):
     """The API renders `ocr_bytes` with `formats.render`; the batch JSON is that, byte for byte."""
-    from docuocr.engine import Engine
+    from docuocr.engine import Engine, default_stages
     from docuocr.pipeline import ocr_bytes
 
     out, _ = local_run
-    engine = Engine()
+    engine = Engine(default_stages())
     for src, name in (("a.png", "a.json"), ("sub/deeper/c.pdf", "sub/deeper/c.json")):
         doc = ocr_bytes((tree / src).read_bytes(), engine, Limits())
         assert outputs(out)[name] == render(doc), name

@@ -14,7 +14,8 @@ import pytest
 from PIL import Image, ImageDraw, ImageFont
 
 from docuocr.config import Limits
-from docuocr.engine import Engine
+from docuocr.engine import Engine, default_stages
+from docuocr.engine.config import load_config
 from docuocr.engine.detect import SHEET_GAP, _shelves, small_print_regions
 from docuocr.engine.geometry import along, crop, order_quad, unrotate_points
 from docuocr.engine.onnx import bucket
@@ -34,7 +35,7 @@ JAPANESE = ["電線接続端子部が次のいずれにも該当しないとき�
 
 @pytest.fixture(scope="module")
 def engine() -> Engine:
-    return Engine()
+    return Engine(default_stages())
 
 
 def page(lines: list[str], font_path: str, size: int = 40) -> np.ndarray:
@@ -108,13 +109,37 @@ def test_reads_korean_with_our_model(engine):
 
 
 def test_tesseract_route_for_korean_still_works():
-    engine = Engine({"hangul": {"recognizer": ""}})
+    engine = Engine(default_stages({"hangul": {"recognizer": ""}}))
     result = engine.read(page(KOREAN, KOREAN_FONT))
     words = [w.text for w in result.words]
     assert "대한민국은" in words and "평등하다" in words, words
     assert all(w.engine == "tesseract" for w in result.words if w.script == "hangul")
     # Tesseract's pieces are merged back into the space-delimited words.
     assert len(result.lines[0].words) == 2
+
+
+def test_the_engine_reads_with_the_stages_it_is_handed(engine):
+    """The Hangul route is a stage of its own, and the calibrator is handed in: without the route
+    a page of English and Korean keeps only PP-OCR's words (no Hangul), and a calibration that
+    trusts every word more raises every word's confidence, on the very same readings."""
+    from dataclasses import replace
+
+    from docuocr.calibration import Calibrator
+
+    mixed = page(ENGLISH + KOREAN, KOREAN_FONT)
+    usual = engine.read(mixed)
+    without = Engine(replace(engine.stages, hangul=lambda scan: None)).read(mixed)
+    assert "Invoice" in [w.text for w in without.words]
+    assert all(w.engine == "ppocr" and w.script != "hangul" for w in without.words)
+    assert "대한민국은" in [w.text for w in usual.words]
+
+    data = Calibrator.load().to_dict()
+    trusting = Calibrator.from_dict({**data, "bias": data["bias"] + 5.0})
+    surer = Engine(replace(engine.stages, calibrator=trusting)).read(mixed)
+    assert [w.text for w in surer.words] == [w.text for w in usual.words]
+    pairs = list(zip(surer.words, usual.words, strict=True))
+    assert all(a.confidence >= b.confidence for a, b in pairs)
+    assert any(a.confidence > b.confidence for a, b in pairs)
 
 
 @pytest.mark.parametrize("turn", [0, 180])
@@ -221,8 +246,8 @@ def test_both_backends_read_the_same_page():
     the same lines and boxes within a few pixels (a descender that reaches the edge of a line
     box tilted by a pixel in one of them moves its word's bottom 2.5 px)."""
     image = page(ENGLISH + KOREAN, KOREAN_FONT)
-    ov = Engine({"runtime": {"backend": "openvino"}}).read(image)
-    ort = Engine({"runtime": {"backend": "onnxruntime"}}).read(image)
+    ov = Engine(default_stages({"runtime": {"backend": "openvino"}})).read(image)
+    ort = Engine(default_stages({"runtime": {"backend": "onnxruntime"}})).read(image)
     assert [line.text for line in ov.lines] == [line.text for line in ort.lines]
     for a, b in zip(ov.words, ort.words, strict=True):
         assert np.abs(np.array(a.quad) - np.array(b.quad)).max() <= 3, a.text
@@ -249,14 +274,14 @@ def test_openvino_is_imported_without_its_model_converter():
 
 def test_unknown_backend_names_the_setting():
     with pytest.raises(ValueError, match="DOCUOCR_ENGINE_RUNTIME_BACKEND"):
-        Engine({"runtime": {"backend": "tensorrt"}})
+        default_stages({"runtime": {"backend": "tensorrt"}})
 
 
 def test_a_crop_reads_the_same_whatever_is_read_with_it(engine):
     """Each crop is padded only to its own width bucket. In batches of 8, a short word was padded
     to the longest crop of its batch, and its reading moved with the crops it shared it with."""
     img = page(["Total", "Invoice number 4521 is due and payable on receipt"], LATIN_FONT)
-    quads, _ = engine.detect(img)
+    quads, _ = engine.stages.find.detect(img)
     crops = [crop(img, q) for q in quads]
     assert len(crops) == 2 and max(c.shape[1] for c in crops) > 4 * min(c.shape[1] for c in crops)
     together = engine.recognize(crops)
@@ -271,10 +296,11 @@ def test_a_spare_recogniser_shares_the_crops_and_reads_them_the_same(engine):
     the crops it takes read exactly as they would have on the borrower's own."""
     lines = ["Invoice number 4521", "is due on receipt", "of goods by the", "first day of March"]
     img = page(lines, LATIN_FONT)
-    crops = [crop(img, q) for q in engine.detect(img)[0]]
+    crops = [crop(img, q) for q in engine.stages.find.detect(img)[0]]
     crops = [c[:, : max(8, c.shape[1] * k // 4)] for c in crops for k in (1, 2, 3, 4)]
     alone = engine.recognize(crops)
-    spare = Recognizer(engine.cfg["recognition"], engine.cfg["runtime"])
+    cfg = load_config()
+    spare = Recognizer(cfg["recognition"], cfg["runtime"])
     lent = []
     read = spare._read
     spare._read = lambda *args: lent.append(len(args[2])) or read(*args)  # type: ignore[method-assign]
@@ -321,9 +347,9 @@ def test_small_print_on_one_sheet_finds_what_region_by_region_found(engine):
     if not path.is_file():
         pytest.skip("../shared fixtures are not present")
     image = np.asarray(load(path.read_bytes(), Limits()).pages[0])
-    det = engine.detect
+    det = engine.stages.find.detect
     quads, _ = det(image)
-    cfg = engine.cfg["small_print"]
+    cfg = load_config()["small_print"]
     found, _ = det.small_print(image, quads, cfg)
     assert len(found) >= 5
     alone = []  # each region detected by itself, as before the sheet
@@ -334,7 +360,7 @@ def test_small_print_on_one_sheet_finds_what_region_by_region_found(engine):
     assert matched >= 0.9 * len(found), (matched, len(found))
 
 
-def test_small_print_looks_at_print_not_at_rules(engine):
+def test_small_print_looks_at_print_not_at_rules():
     """A line of small print is a region for the second look; a form's rule beside it, and the
     stub of an underline, are not (they were every region on FUNSD's forms, for over half of a
     page's detection time, and held no text)."""
@@ -351,9 +377,9 @@ def test_small_print_looks_at_print_not_at_rules(engine):
     draw.line((60, 150, 840, 150), fill="black", width=2)  # a rule across the form
     draw.line((400, 230, 430, 231), fill="black", width=2)  # an underline's stub
     image = np.asarray(img)
-    rects = uncovered_text(image, [], engine.cfg["small_print"])
+    rects = uncovered_text(image, [], load_config()["small_print"])
     assert len(rects) == 1 and rects[0][1] < 60, rects
-    regions = small_print_regions(image, [], engine.cfg["small_print"])
+    regions = small_print_regions(image, [], load_config()["small_print"])
     assert len(regions) == 1
 
 
@@ -369,11 +395,11 @@ def test_a_rule_has_no_letters_and_print_has_many():
     assert found >= 8 and found >= 0.9 * pieces
 
 
-def test_a_rule_broken_up_by_the_scan_is_not_small_print(engine):
+def test_a_rule_broken_up_by_the_scan_is_not_small_print():
     """A faxed rule breaks into pieces, a few of them short enough to look like letters: on FUNSD
     such rules were most of the second look's regions, with sheets up to 448x3072 px that cost
     more than the page's own detection and found nothing."""
-    cfg = engine.cfg["small_print"]
+    cfg = load_config()["small_print"]
     image = np.full((60, 700, 3), 255, np.uint8)
     x = 20
     for width in [5, 24, 36, 4, 18, 30] * 4:  # pieces of a 2 px rule, 3 px apart
@@ -422,15 +448,15 @@ def test_a_number_is_not_cut_at_its_separator():
 
 
 def test_a_torn_character_is_settled_by_the_other_reader():
-    from docuocr.engine.pipeline import _agreed
+    from docuocr.engine.hangul_route import agreed
 
     probs, alts = [0.97, 1.0, 0.45], [[], [], [("증", 0.44), ("종", 0.02)]]
     # Tesseract reads the runner-up where the model was torn: its reading, at the model's odds.
-    assert _agreed("영수중", probs, alts, "영수증") == [0.97, 1.0, 0.44]
+    assert agreed("영수중", probs, alts, "영수증") == [0.97, 1.0, 0.44]
     # Not among the runners-up, another length, or the same reading: no agreement to act on.
-    assert _agreed("영수중", probs, alts, "영수층") is None
-    assert _agreed("영수중", probs, alts, "영수") is None
-    assert _agreed("영수중", probs, alts, "영수중") is None
+    assert agreed("영수중", probs, alts, "영수층") is None
+    assert agreed("영수중", probs, alts, "영수") is None
+    assert agreed("영수중", probs, alts, "영수중") is None
 
 
 _ALLOC_UNDER_CAP = """

@@ -615,9 +615,9 @@ def _cmdline(proc: Path) -> str:
 
 @pytest.fixture(scope="module")
 def engine():
-    from docuocr.engine import Engine
+    from docuocr.engine import Engine, default_stages
 
-    return Engine()
+    return Engine(default_stages())
 
 
 def _words(doc) -> str:

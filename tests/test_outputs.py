@@ -53,10 +53,10 @@ def page_image() -> Image.Image:
 @pytest.fixture(scope="module")
 def read() -> tuple[Document, list[Image.Image], bytes]:
     """The page read once by the real engine: its Document, page images and searchable PDF."""
-    from docuocr.engine import Engine
+    from docuocr.engine import Engine, default_stages
     from docuocr.pipeline import ocr_bytes, searchable_pdf
 
-    engine = Engine()
+    engine = Engine(default_stages())
     images: list[Image.Image] = []
     doc = ocr_bytes(png(page_image()), engine, Limits(), on_page=images.append)
     again, pdf = searchable_pdf(png(page_image()), engine, Limits())
@@ -215,14 +215,14 @@ def test_empty_document_formats():
 
 @pytest.mark.parametrize("rotate", [0, 90])
 def test_pdf_input_keeps_its_pages_and_gets_a_text_layer(rotate):
-    from docuocr.engine import Engine
+    from docuocr.engine import Engine, default_stages
     from docuocr.pipeline import searchable_pdf
 
     source_pdf = pikepdf.open(io.BytesIO(text_pdf(["searchable layer on its own page"])))
     source_pdf.pages[0].Rotate = rotate
     buf = io.BytesIO()
     source_pdf.save(buf)
-    doc, pdf = searchable_pdf(buf.getvalue(), Engine(), Limits())
+    doc, pdf = searchable_pdf(buf.getvalue(), Engine(default_stages()), Limits())
     out_pdf = pikepdf.open(io.BytesIO(pdf))
     original, out = source_pdf.pages[0], out_pdf.pages[0]
     assert [float(v) for v in out.mediabox] == [float(v) for v in original.mediabox]

@@ -114,14 +114,14 @@ def test_tiny_model_trains_one_step_and_exports_identically(tmp_path):
     assert meta["character"].splitlines() == list(charset.load()[1:-1])
 
     # The engine reads Hangul lines with the exported model instead of Tesseract when told to.
-    from docuocr.engine import Engine
+    from docuocr.engine import default_stages
 
     # (No Tesseract check of unsure words: an untrained model is unsure of everything.)
-    engine = Engine({"hangul": {"recognizer": str(path), "fallback_below": 0.0}})
-    assert engine.korean is not None and engine.korean.height == 32
+    route = default_stages({"hangul": {"recognizer": str(path), "fallback_below": 0.0}}).hangul
+    assert route.korean is not None and route.korean.height == 32
     line = np.ascontiguousarray(np.repeat(np.asarray(images[0])[..., None], 3, axis=2))  # grey→RGB
     h, w = line.shape[:2]
     quad = np.array([[0, 0], [w, 0], [w, h], [0, h]], dtype=np.float32)
-    pieces = engine.read_hangul(line, quad)
+    pieces = route.read_hangul(line, quad)
     assert all(0.0 <= p.conf <= 1.0 and 0.0 <= p.x0 <= p.x1 <= 1.0 for p in pieces)
-    assert engine.tesseract._api is None  # Tesseract was never loaded
+    assert route.tesseract._api is None  # Tesseract was never loaded

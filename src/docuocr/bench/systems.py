@@ -109,9 +109,9 @@ class DocuocrSystem:
     name = "docuocr"
 
     def __init__(self) -> None:
-        from docuocr.engine import Engine
+        from docuocr.engine import Engine, default_stages
 
-        self._engine = Engine()
+        self._engine = Engine(default_stages())
 
     def read(self, image: Image.Image) -> list[Pred]:
         page = self._engine.read(np.asarray(image.convert("RGB")))

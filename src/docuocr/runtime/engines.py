@@ -21,8 +21,8 @@ def threads_per_worker(workers: int) -> int:
 def build_engine(threads: int = 0) -> Engine:
     """An Engine whose models each use `threads` inference threads (0: the engine's setting).
     An explicit DOCUOCR_ENGINE_RUNTIME_THREADS still wins, as it always has."""
-    from docuocr.engine import Engine
+    from docuocr.engine import Engine, default_stages
 
     if threads > 0 and THREADS_ENV not in os.environ:
-        return Engine(overrides={"runtime": {"threads": threads}})
-    return Engine()
+        return Engine(default_stages({"runtime": {"threads": threads}}))
+    return Engine(default_stages())
