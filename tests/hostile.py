@@ -11,7 +11,7 @@ import io
 import zipfile
 from collections.abc import Callable
 
-import docgen
+from tests import docgen
 
 R = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
 PKG_R = "http://schemas.openxmlformats.org/package/2006/relationships"

@@ -10,7 +10,6 @@ import signal
 import socket
 import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from statistics import fmean
 
@@ -19,39 +18,17 @@ import pytest
 import requests
 from PIL import Image, ImageDraw
 
-from docgen import PHRASE, bmp, font, png, text_pdf, tiff
 from docuocr.auth import load_or_create_key
 from docuocr.config import Settings
 from docuocr.http.app import create_app
 from docuocr.serverproc import ServerProcess
+from tests.docgen import PHRASE, bmp, font, png, text_pdf, tiff
 
 SHARED = Path(__file__).parents[2] / "shared"
 COOKBOOK = SHARED / "fixtures" / "upstage-cookbook"
 KEY = "test-key"
 AUTH = {"Authorization": f"Bearer {KEY}"}
 ENDPOINTS = ("/v1/document-ai/ocr", "/v1/document-digitization")
-
-
-@pytest.fixture(scope="module")
-def serve(tmp_path_factory) -> Iterator:
-    """Start `docuocr serve` with extra env vars; every server is stopped at the module's end.
-    The server's data folder is `server.log.parent / "data"`."""
-    started: list[ServerProcess] = []
-
-    def start(**env: str) -> ServerProcess:
-        tmp = tmp_path_factory.mktemp("server")
-        environ = {"DOCUOCR_WORKERS": "1", "DOCUOCR_DATA_DIR": str(tmp / "data")}
-        environ["DOCUOCR_RATE_LIMIT"] = "0"  # these tests send bursts; test_reliability covers it
-        environ["DOCUOCR_API_KEYS"] = ""
-        environ.update(env)
-        server = ServerProcess(environ, tmp / "server.log")
-        started.append(server)
-        server.wait_ready()
-        return server
-
-    yield start
-    for server in started:
-        server.stop()
 
 
 @pytest.fixture(scope="module")

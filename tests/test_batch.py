@@ -12,11 +12,11 @@ from pathlib import Path
 import pytest
 from PIL import Image, ImageDraw
 
-from docgen import font, jpeg, png, text_pdf
 from docuocr.batch.plan import ERRORS_FILE, plan
 from docuocr.batch.progress import Progress
 from docuocr.config import Limits
 from docuocr.formats import render
+from tests.docgen import font, jpeg, png, text_pdf
 
 DOCUOCR = Path(sys.executable).with_name("docuocr")
 EXPECTED = {  # output → the words on its pages

@@ -12,10 +12,10 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw
 
-from docgen import font, text_pdf
 from docuocr.bench import captures, datasets, main, metrics, report
 from docuocr.bench.datasets import PageTruth
 from docuocr.bench.systems import Pred
+from tests.docgen import font, text_pdf
 
 SHARED = Path(__file__).parents[2] / "shared"
 DATA = SHARED / "data"

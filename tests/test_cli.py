@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from docgen import PHRASE, phrase_image, png
+from tests.docgen import PHRASE, phrase_image, png
 
 DOCUOCR = Path(sys.executable).with_name("docuocr")
 

@@ -33,11 +33,6 @@ CJK_FONT = "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc"
 JAPANESE = ["電線接続端子部が次のいずれにも該当しないとき。", "ねじ止め端子であること。"]
 
 
-@pytest.fixture(scope="module")
-def engine() -> Engine:
-    return Engine(default_stages())
-
-
 def page(lines: list[str], font_path: str, size: int = 40) -> np.ndarray:
     if not Path(font_path).is_file():
         pytest.skip(f"{font_path} is not installed (make install adds it)")

@@ -25,7 +25,6 @@ from docuocr.config import Limits
 from docuocr.errors import DocumentTooLarge, InvalidDocument, UnsupportedDocument
 from docuocr.intake import hwp, load
 from docuocr.intake.sniff import MIME, sniff
-from docuocr.serverproc import ServerProcess
 
 SHARED = Path(__file__).parents[2] / "shared"
 HWP_DIR = SHARED / "data" / "hwp"
@@ -327,18 +326,8 @@ def test_page_limit_applies_to_hwp():
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("server")
-    environ = {
-        "DOCUOCR_WORKERS": "1",
-        "DOCUOCR_DATA_DIR": str(tmp / "data"),
-        "DOCUOCR_RATE_LIMIT": "0",
-        "DOCUOCR_API_KEYS": "test-key",
-    }
-    server = ServerProcess(environ, tmp / "server.log")
-    server.wait_ready()
-    yield server
-    server.stop()
+def server(serve):
+    return serve(DOCUOCR_API_KEYS="test-key")
 
 
 def test_hwpx_through_the_server_gives_korean_text(server):

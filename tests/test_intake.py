@@ -15,7 +15,6 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw
 
-import docgen
 from docuocr.config import MODEL_LIMITS, Limits, ModelLimits, resolve_model
 from docuocr.errors import (
     DocumentTooLarge,
@@ -29,6 +28,7 @@ from docuocr.intake import load, office
 from docuocr.intake.pdf import render_scale
 from docuocr.intake.shrink import factor, full_size
 from docuocr.intake.sniff import MIME
+from tests import docgen
 
 needs_soffice = pytest.mark.skipif(docgen.SOFFICE is None, reason="LibreOffice is not installed")
 RED = (220, 0, 0)
@@ -611,13 +611,6 @@ def _cmdline(proc: Path) -> str:
 
 
 # --- end to end through the real engine ------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def engine():
-    from docuocr.engine import Engine, default_stages
-
-    return Engine(default_stages())
 
 
 def _words(doc) -> str:

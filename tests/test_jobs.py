@@ -15,7 +15,6 @@ import pytest
 import requests
 from PIL import Image
 
-from docgen import font, jpeg, png, text_pdf, tiff
 from docuocr.config import Limits
 from docuocr.errors import InvalidDocument
 from docuocr.http.jobs import Forbidden, Signer
@@ -23,6 +22,7 @@ from docuocr.intake import load
 from docuocr.jobs.pages import PageSource, prepare
 from docuocr.jobs.store import Store, owner_of
 from docuocr.serverproc import ServerProcess
+from tests.docgen import font, jpeg, png, text_pdf, tiff
 
 SHARED = Path(__file__).resolve().parents[2] / "shared"
 KEY, OTHER_KEY = "jobs-key-1", "jobs-key-2"

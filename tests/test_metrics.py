@@ -7,7 +7,7 @@ import asyncio
 import contextlib
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
 import httpx
 import pytest
@@ -15,13 +15,13 @@ import requests
 from PIL import Image, ImageDraw
 from prometheus_client.parser import text_string_to_metric_families
 
-from docgen import PHRASE, font, png, text_pdf
 from docuocr.config import Limits, ModelLimits, Settings
 from docuocr.errors import TooManyRequests
 from docuocr.http.app import create_app
 from docuocr.metrics import Metrics
 from docuocr.pool import Pool
 from docuocr.serverproc import ServerProcess
+from tests.docgen import PHRASE, font, png, text_pdf
 
 # A key per request that posts: the server allows each key one request per 20 s.
 KEYS = tuple(f"metrics-key-{n}" for n in range(6))
@@ -43,21 +43,15 @@ def page(lines: int) -> bytes:
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory) -> Iterator[ServerProcess]:
-    tmp = tmp_path_factory.mktemp("metrics")
-    env = {
-        "DOCUOCR_API_KEYS": ",".join(KEYS),
-        "DOCUOCR_DATA_DIR": str(tmp / "data"),
-        "DOCUOCR_WORKERS": "1",
-        "DOCUOCR_QUEUE_SIZE": "0",
-        "DOCUOCR_WORKER_MAX_TASKS": "1",
-        "DOCUOCR_RATE_LIMIT": "0.05",
-        "DOCUOCR_RATE_BURST": "1",
-        "DOCUOCR_METRICS_AUTH": "1",
-    }
-    server = ServerProcess.start(env, tmp / "server.log")
-    yield server
-    server.stop()
+def server(serve) -> ServerProcess:
+    return serve(
+        DOCUOCR_API_KEYS=",".join(KEYS),
+        DOCUOCR_QUEUE_SIZE="0",
+        DOCUOCR_WORKER_MAX_TASKS="1",
+        DOCUOCR_RATE_LIMIT="0.05",
+        DOCUOCR_RATE_BURST="1",
+        DOCUOCR_METRICS_AUTH="1",
+    )
 
 
 def scrape(server: ServerProcess) -> str:

@@ -21,12 +21,11 @@ from pathlib import Path
 import pytest
 import requests
 
-import docgen
-import hostile
 from docuocr.errors import InvalidDocument
 from docuocr.intake import converter, load, office
 from docuocr.intake.links import neutralise
 from docuocr.serverproc import ServerProcess
+from tests import docgen, hostile
 
 needs_soffice = pytest.mark.skipif(docgen.SOFFICE is None, reason="LibreOffice is not installed")
 KEY = "test-key"
@@ -76,17 +75,8 @@ def fresh(listener: Listener) -> Listener:
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory) -> Iterator[ServerProcess]:
-    tmp = tmp_path_factory.mktemp("server")
-    env = {
-        "DOCUOCR_WORKERS": "2",
-        "DOCUOCR_DATA_DIR": str(tmp / "data"),
-        "DOCUOCR_RATE_LIMIT": "0",
-        "DOCUOCR_API_KEYS": KEY,
-    }
-    proc = ServerProcess.start(env, tmp / "server.log")
-    yield proc
-    proc.stop()
+def server(serve) -> ServerProcess:
+    return serve(DOCUOCR_WORKERS="2", DOCUOCR_API_KEYS=KEY)
 
 
 def _documents(url: str) -> dict[str, bytes]:

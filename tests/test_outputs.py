@@ -19,13 +19,12 @@ import requests
 from lxml import etree
 from PIL import Image, ImageDraw, ImageFont
 
-from docgen import font, png, text_pdf
 from docuocr.config import Limits
 from docuocr.document import Document
 from docuocr.formats.alto import ALTO, to_alto
 from docuocr.formats.files import document_file
 from docuocr.formats.hocr import XHTML, to_hocr
-from docuocr.serverproc import ServerProcess
+from tests.docgen import font, png, text_pdf
 
 DOCUOCR = Path(sys.executable).with_name("docuocr")
 OCRMYPDF = Path(sys.executable).with_name("ocrmypdf")
@@ -276,18 +275,8 @@ def test_batch_writes_the_format(tmp_path):
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("server")
-    env = {
-        "DOCUOCR_WORKERS": "1",
-        "DOCUOCR_DATA_DIR": str(tmp / "data"),
-        "DOCUOCR_RATE_LIMIT": "0",
-        "DOCUOCR_API_KEYS": KEY,
-    }
-    server = ServerProcess(env, tmp / "server.log")
-    server.wait_ready()
-    yield server
-    server.stop()
+def server(serve):
+    return serve(DOCUOCR_API_KEYS=KEY)
 
 
 def test_http_searchable_pdf(server):

@@ -24,21 +24,19 @@ import threading
 import time
 import zipfile
 import zlib
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import requests
 from PIL import Image, ImageDraw
 
-import docgen
-import fuzzing
 from docuocr.config import Settings, read_keys_file
 from docuocr.errors import Timeout, TooManyRequests
 from docuocr.pool import Pool
 from docuocr.ratelimit import MAX_BUCKETS, RateLimiter
 from docuocr.runtime.worker import OutOfMemory
 from docuocr.serverproc import ServerProcess
+from tests import docgen, fuzzing
 
 ROOT = Path(__file__).parents[1]
 SHARED = ROOT.parent / "shared"
@@ -60,23 +58,21 @@ needs_soffice = pytest.mark.skipif(docgen.SOFFICE is None, reason="LibreOffice i
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory) -> Iterator[ServerProcess]:
-    yield from _serve(tmp_path_factory.mktemp("reliability"))
+def server(serve, tmp_path_factory) -> ServerProcess:
+    return serve(**_env(tmp_path_factory.mktemp("reliability")))
 
 
 @pytest.fixture
-def fresh_server(tmp_path_factory) -> Iterator[ServerProcess]:
+def fresh_server(serve_for_test, tmp_path_factory) -> ServerProcess:
     """The same server, with a worker that has read nothing yet."""
-    yield from _serve(tmp_path_factory.mktemp("reliability-fresh"))
+    return serve_for_test(**_env(tmp_path_factory.mktemp("reliability-fresh")))
 
 
-def _serve(tmp: Path) -> Iterator[ServerProcess]:
+def _env(tmp: Path) -> dict[str, str]:
     keys = tmp / "keys.txt"
     keys.write_text("# docuocr keys\n" + "\n".join(FILE_KEYS + LOAD_KEYS) + "\n\n")
-    env = {
-        "DOCUOCR_WORKERS": "1",
+    return {
         "DOCUOCR_QUEUE_SIZE": str(QUEUE),
-        "DOCUOCR_DATA_DIR": str(tmp / "data"),
         "DOCUOCR_API_KEYS": ENV_KEY,
         "DOCUOCR_API_KEYS_FILE": str(keys),
         "DOCUOCR_RATE_LIMIT": str(RATE),
@@ -84,12 +80,6 @@ def _serve(tmp: Path) -> Iterator[ServerProcess]:
         "DOCUOCR_WORKER_MEMORY_MB": str(MEMORY_MB),
         "DOCUOCR_REQUEST_TIMEOUT": str(TIME_LIMIT_S),
     }
-    server = ServerProcess(env, tmp / "server.log")
-    try:
-        server.wait_ready()
-        yield server
-    finally:
-        server.stop()
 
 
 def post(server: ServerProcess, data: bytes, filename: str, key: str, **fields: str):

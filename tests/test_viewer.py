@@ -18,8 +18,8 @@ import pytest
 import requests
 from PIL import Image, ImageDraw
 
-from docgen import font, jpeg, phrase_image, tiff
 from docuocr.serverproc import ServerProcess
+from tests.docgen import font, jpeg, phrase_image, tiff
 
 ROOT = Path(__file__).parents[1]
 SHARED = Path(__file__).parents[2] / "shared"
@@ -59,15 +59,8 @@ def _playwright():
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory) -> Iterator[ServerProcess]:
-    tmp = tmp_path_factory.mktemp("viewer-server")
-    env = {"DOCUOCR_WORKERS": "1", "DOCUOCR_API_KEYS": KEY, "DOCUOCR_DATA_DIR": str(tmp / "data")}
-    server = ServerProcess(env, tmp / "server.log")
-    try:
-        server.wait_ready()
-        yield server
-    finally:
-        server.stop()
+def server(serve) -> ServerProcess:
+    return serve(DOCUOCR_API_KEYS=KEY, DOCUOCR_RATE_LIMIT=None)  # the default rate limit
 
 
 @pytest.fixture(scope="module")

@@ -2,7 +2,8 @@
 
 A key may send `burst` requests at once; after that, one more every 1/`rate` seconds. The
 bucket is checked after the key and before the body is read, so a client over its rate costs
-the server nothing.
+the server nothing. Kept by hand: `limits` has fixed and moving windows but no token bucket
+(a burst, then a steady fractional rate), so 429 timing and Retry-After would change.
 """
 
 from __future__ import annotations

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
+from rapidfuzz.distance import Levenshtein
 
 Box = tuple[float, float, float, float]  # x0, y0, x1, y1 (axis-aligned)
 
@@ -125,34 +126,8 @@ def char_counts(truth: str, pred: str) -> tuple[int, int, int]:
 
 
 def levenshtein(a: str, b: str) -> int:
-    """Edit distance by Myers/Hyyrö's bit-parallel algorithm on Python ints: O(len(a) * len(b)/64),
-    fast enough for whole pages without a compiled dependency."""
-    if len(a) < len(b):
-        a, b = b, a
-    m = len(b)
-    if m == 0:
-        return len(a)
-    peq: dict[str, int] = {}
-    for i, ch in enumerate(b):
-        peq[ch] = peq.get(ch, 0) | (1 << i)
-    mask = (1 << m) - 1
-    top = 1 << (m - 1)
-    pv, mv, score = mask, 0, m
-    for ch in a:
-        eq = peq.get(ch, 0)
-        xv = eq | mv
-        xh = (((eq & pv) + pv) ^ pv) | eq
-        ph = mv | (~(xh | pv) & mask)
-        mh = pv & xh
-        if ph & top:
-            score += 1
-        elif mh & top:
-            score -= 1
-        ph = ((ph << 1) | 1) & mask
-        mh = (mh << 1) & mask
-        pv = mh | (~(xv | ph) & mask)
-        mv = ph & xv
-    return score
+    """Edit distance in code points, unit costs (rapidfuzz's bit-parallel Levenshtein)."""
+    return Levenshtein.distance(a, b)
 
 
 def cer(truth: str, pred: str) -> float:
@@ -188,7 +163,8 @@ def brier(confidence: Sequence[float], correct: Sequence[bool]) -> float:
 
 def auroc(confidence: Sequence[float], correct: Sequence[bool]) -> float | None:
     """Chance that a right word has higher confidence than a wrong one (ties count half);
-    None when every word is right or every word is wrong."""
+    None when every word is right or every word is wrong. scipy ranks; scikit-learn's
+    roc_auc_score agrees to 1e-16 but is 60 MB and a 1.3 s import for three lines."""
     from scipy.stats import rankdata
 
     conf = np.asarray(confidence, dtype=float)

@@ -116,7 +116,9 @@ def isotonic(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Pool-adjacent-violators: the non-decreasing fit of `y` on `x`. Returns knots (the weighted
     mean `x` of each block, its mean `y`) for linear interpolation, which keeps ties rare and so
-    keeps the score's ranking. Blocks lighter than `min_weight` are pooled with a neighbour."""
+    keeps the score's ranking. Blocks lighter than `min_weight` are pooled with a neighbour.
+    Not scikit-learn's IsotonicRegression: its knots are block ends and it has no minimum
+    block weight, so it would not reproduce the shipped map (default.json)."""
     order = np.argsort(x, kind="stable")
     xs, ys, ws = x[order], y[order].astype(float), weight[order]
     # Words with equal scores are one point.

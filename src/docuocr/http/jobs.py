@@ -64,7 +64,9 @@ def _iso(ts: float | None) -> str | None:
 
 
 class Signer:
-    """HMAC-signed download links; the secret lives in the data dir so links survive restarts."""
+    """HMAC-signed download links; the secret lives in the data dir so links survive restarts.
+    Stdlib `hmac`, not itsdangerous: that would make the readable `expires=&signature=` query an
+    opaque token and void the links in flight, to save ten lines."""
 
     def __init__(self, root: Path, ttl_s: float) -> None:
         self.root = root

@@ -1,0 +1,1 @@
+"""docuocr's tests; the helper modules here are imported as `tests.<module>`."""
