@@ -3,11 +3,14 @@ documented, and a bad value stopping the start with a message that names the var
 
 from __future__ import annotations
 
+import asyncio
 import os
 import subprocess
 import sys
+from dataclasses import replace
 
 import pytest
+from PIL import Image
 
 from docuocr.config import (
     JobSettings,
@@ -18,6 +21,7 @@ from docuocr.config import (
     engine_from_env,
 )
 from docuocr.engine.config import load_config
+from docuocr.pool import Pool
 
 
 @pytest.fixture
@@ -115,3 +119,37 @@ def test_commands_stop_at_start_up_on_a_bad_value(command, tmp_path):
     assert f"docuocr {command[0]}: DOCUOCR_WORKERS='lots': expected a whole number" in done.stderr
     assert "Traceback" not in done.stderr
     assert not (tmp_path / "out").exists()
+
+
+# --- the engine's overrides reach every engine, as arguments ---------------------------------
+
+BOGUS = {"DOCUOCR_ENGINE_RUNTIME_BACKEND": "bogus"}  # the engine refuses it as it loads
+
+
+def test_docuocr_ocr_builds_its_engines_with_the_overrides(tmp_path):
+    page = tmp_path / "page.png"
+    Image.new("RGB", (64, 32), "white").save(page)
+    done = subprocess.run(
+        [sys.executable, "-m", "docuocr", "ocr", str(page)],
+        env={**os.environ, **BOGUS},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 1
+    assert "runtime.backend is 'bogus'" in done.stderr
+
+
+def test_the_server_pool_hands_the_overrides_to_its_workers(clean_env):
+    clean_env.setenv("DOCUOCR_ENGINE_RUNTIME_BACKEND", "bogus")
+    settings = replace(Settings.from_env(), workers=1)
+
+    async def main() -> None:
+        pool = Pool(settings)
+        try:
+            with pytest.raises(RuntimeError, match="died while loading the models"):
+                await pool.warm_up()
+        finally:
+            pool.close()
+
+    asyncio.run(main())
