@@ -103,8 +103,8 @@ def read_env(group: type[Env], prefix: str | None = None) -> Env:
         problems = []
         for error in exc.errors():
             name = f"{prefix}{error['loc'][0]}".upper()
-            expects = EXPECTS.get(error["type"], error["msg"])
-            problems.append(f"{name}={error['input']!r}: expected {expects}")
+            why = f"expected {EXPECTS[error['type']]}" if error["type"] in EXPECTS else error["msg"]
+            problems.append(f"{name}={error['input']!r}: {why}")
         raise SettingsError("; ".join(problems)) from None
 
 
