@@ -114,10 +114,11 @@ def run() -> None:
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
-    if argv[:1] == ["bench"]:  # everything after `bench` belongs to the bench's own parser
-        return _bench(argv[1:])
-    args = _parser().parse_args(argv)
+    command = argv[0] if argv else ""
     try:
+        if command == "bench":  # everything after `bench` belongs to the bench's own parser
+            return _bench(argv[1:])
+        args = _parser().parse_args(argv)
         if args.command == "ocr":
             return _ocr(args.files, args.out, args.schema, args.model, args.format)
         if args.command == "batch":
@@ -126,7 +127,7 @@ def main(argv: list[str] | None = None) -> int:
             return calibrate_command.main(args)
         return _serve(args)
     except SettingsError as exc:  # a DOCUOCR_* variable docuocr cannot use: say which
-        print(f"docuocr {args.command}: {exc}", file=sys.stderr)
+        print(f"docuocr {command}: {exc}", file=sys.stderr)
         return 2
 
 
