@@ -104,7 +104,9 @@ def test_engine_overrides_are_typed_as_their_defaults(clean_env):
     assert (cfg["detection"]["max_side"], cfg["detection"]["min_side"]) == (2400, 800)
 
 
-@pytest.mark.parametrize("command", [["serve"], ["ocr", "none.png"], ["batch", ".", "out"]])
+@pytest.mark.parametrize(
+    "command", [["serve"], ["ocr", "none.png", "--out", "out"], ["batch", ".", "out"]]
+)
 def test_commands_stop_at_start_up_on_a_bad_value(command, tmp_path):
     env = {**os.environ, "DOCUOCR_WORKERS": "lots"}
     done = subprocess.run(

@@ -183,11 +183,11 @@ def _ocr(
                 file=sys.stderr,
             )
             return 2
+    settings = Settings.from_env(keys=False)  # a bad value stops us before anything is written
+    limits, engine = settings.limits[model], settings.engine
     if out is not None:
         out.mkdir(parents=True, exist_ok=True)
 
-    settings = Settings.from_env(keys=False)
-    limits, engine = settings.limits[model], settings.engine
     failed = 0
     reads = _read_all(files, model, limits, fmt == "pdf", engine)
     for n, (path, result, seconds) in enumerate(reads, 1):

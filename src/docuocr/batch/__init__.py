@@ -126,9 +126,8 @@ def run(
         except ImportError:
             return usage("--engine ray needs Ray: pip install 'docuocr[ray]' (or `make install`)")
 
-    settings = Settings.from_env(
-        keys=False
-    )  # limits, the workers' memory cap, the engine's overrides
+    # Limits, the workers' memory cap and the engine's overrides; a bad value stops us here.
+    settings = Settings.from_env(keys=False)
     out.mkdir(parents=True, exist_ok=True)
     todo, done, clashes = plan(src, out, SUFFIXES[fmt])
     where = f"Ray at {ray_address}" if ray_address else ("a local Ray" if engine == "ray" else "")
