@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw
 
-import docgen
+from tests import docgen
 from docuocr.document import Document, Line, Page, Quad, Word
 from docuocr.engine.layout import blocks, same_paragraph
 from docuocr.formats.google import to_google
@@ -23,16 +23,14 @@ SECOND = ["Thank you for your order", "Please call us again"]
 
 
 @pytest.fixture(scope="module")
-def page() -> Page:
-    from docuocr.engine import Engine
-
+def page(engine) -> Page:
     img = Image.new("RGB", (1000, 640), "white")
     draw = ImageDraw.Draw(img)
     draw.text((60, 50), HEADING, font=docgen.font(60), fill="black")
     for top, paragraph in ((190, FIRST), (420, SECOND)):
         for i, text in enumerate(paragraph):
             draw.text((60, top + 50 * i), text, font=docgen.font(34), fill="black")
-    return Engine().read(np.asarray(img))
+    return engine.read(np.asarray(img))
 
 
 def test_a_heading_and_two_paragraphs_are_three_blocks(page):

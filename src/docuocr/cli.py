@@ -15,7 +15,7 @@ from typing import Any
 
 from docuocr import __version__, batch
 from docuocr.calibration import command as calibrate_command
-from docuocr.config import DEFAULT_MODEL, Limits, Settings
+from docuocr.config import DEFAULT_MODEL, Limits, Settings, SettingsError
 from docuocr.document import Document
 from docuocr.errors import DocuocrError
 from docuocr.formats.files import FORMATS
@@ -114,16 +114,21 @@ def run() -> None:
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
-    if argv[:1] == ["bench"]:  # everything after `bench` belongs to the bench's own parser
-        return _bench(argv[1:])
-    args = _parser().parse_args(argv)
-    if args.command == "ocr":
-        return _ocr(args.files, args.out, args.schema, args.model, args.format)
-    if args.command == "batch":
-        return batch.main(args)
-    if args.command == "calibrate":
-        return calibrate_command.main(args)
-    return _serve(args)
+    command = argv[0] if argv else ""
+    try:
+        if command == "bench":  # everything after `bench` belongs to the bench's own parser
+            return _bench(argv[1:])
+        args = _parser().parse_args(argv)
+        if args.command == "ocr":
+            return _ocr(args.files, args.out, args.schema, args.model, args.format)
+        if args.command == "batch":
+            return batch.main(args)
+        if args.command == "calibrate":
+            return calibrate_command.main(args)
+        return _serve(args)
+    except SettingsError as exc:  # a DOCUOCR_* variable docuocr cannot use: say which
+        print(f"docuocr {command}: {exc}", file=sys.stderr)
+        return 2
 
 
 def _bench(argv: list[str]) -> int:
@@ -178,12 +183,14 @@ def _ocr(
                 file=sys.stderr,
             )
             return 2
+    settings = Settings.from_env(keys=False)  # a bad value stops us before anything is written
+    limits, engine = settings.limits[model], settings.engine
     if out is not None:
         out.mkdir(parents=True, exist_ok=True)
 
-    limits = Limits.from_env(model)
     failed = 0
-    for n, (path, result, seconds) in enumerate(_read_all(files, model, limits, fmt == "pdf"), 1):
+    reads = _read_all(files, model, limits, fmt == "pdf", engine)
+    for n, (path, result, seconds) in enumerate(reads, 1):
         try:
             if isinstance(result, BaseException):
                 raise result
@@ -216,7 +223,11 @@ def _ocr(
 
 
 def _read_all(
-    files: list[Path], model: str, limits: Limits, with_pdf: bool = False
+    files: list[Path],
+    model: str,
+    limits: Limits,
+    with_pdf: bool = False,
+    overrides: dict[str, dict[str, Any]] | None = None,
 ) -> Iterator[tuple[Path, Document | tuple[Document, bytes] | BaseException, float]]:
     """OCR each file in this process, on one thread per core with an engine of its own; yield the
     results as they finish.
@@ -259,7 +270,7 @@ def _read_all(
             try:
                 if engine is None:
                     # An explicit DOCUOCR_ENGINE_RUNTIME_THREADS still wins, as in the server.
-                    engine = build_engine(threads_per_worker(threads))
+                    engine = build_engine(threads_per_worker(threads), overrides)
                     engine.recognize.spares = spares
                 doc: Any = read(path.read_bytes(), engine, limits, model)
             except Exception as exc:  # one bad file must not stop the others
@@ -273,7 +284,7 @@ def _read_all(
             pool.submit(work)
         # The word list takes 0.3 s to load, and both threads reach their first word together.
         with contextlib.suppress(Exception):  # an engine that fails reports it, file by file
-            Lexicon(load_config()["lexicon"]).load()
+            Lexicon(load_config(overrides)["lexicon"]).load()
         for _ in files:
             yield done.get()
 

@@ -1,10 +1,24 @@
-"""Service settings, read from `DOCUOCR_*` environment variables with Upstage's limits as defaults."""
+"""Service settings: one typed configuration, read from `DOCUOCR_*` environment variables once at
+the edge (`docuocr serve`, `ocr`, `batch`) and passed down as arguments.
+
+The values passed down are frozen dataclasses (`Settings`, `ModelLimits`, `Limits`,
+`JobSettings`, and the engine's overrides as a dict), so a test or a caller builds them without
+reading anything. The environment is read by pydantic-settings models, one per group of variables
+(`ServerEnv`, `LimitsEnv`, `JobsEnv`, `engine_env()`): they know each variable's name and type,
+and a value that does not fit stops the start with a `SettingsError` naming the variable."""
 
 from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field, replace
+from functools import cache
 from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import yaml
+from pydantic import ValidationError, create_model, field_validator
+from pydantic_core import PydanticUseDefault
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from docuocr.errors import DocuocrError, ModelNotFound
 
@@ -14,6 +28,10 @@ MODELS = {"ocr-2.2.1": "ocr-2.2.1", "ocr": "ocr-2.2.1"}
 # is optional there); its current documentation always sends `model=ocr` and says nothing of a
 # request without one, so such a request keeps the seed's model and limits.
 DEFAULT_MODEL = "ocr-2.2.1"
+
+# The engine's defaults, each with its reason; DOCUOCR_ENGINE_<SECTION>_<KEY> overrides a key.
+ENGINE_DEFAULTS = Path(__file__).with_name("engine") / "defaults.yaml"
+ENGINE_PREFIX = "DOCUOCR_ENGINE_"
 
 
 def resolve_model(name: str | None) -> str:
@@ -39,25 +57,146 @@ def model_version(name: str) -> str:
     return MODELS.get(name, name)
 
 
-def _int(name: str, default: int) -> int:
-    raw = os.environ.get(name, "").strip()
-    return int(raw) if raw else default
+# --- reading the environment ---------------------------------------------------------------
 
 
-def _float(name: str, default: float) -> float:
-    raw = os.environ.get(name, "").strip()
-    return float(raw) if raw else default
+class SettingsError(ValueError):
+    """A DOCUOCR_* variable holds a value docuocr cannot use; the message names it and what it
+    expects, and the command stops before it starts."""
 
 
-def _bool(name: str, default: bool) -> bool:
-    raw = os.environ.get(name, "").strip().lower()
-    if not raw:
-        return default
-    if raw in ("1", "true", "yes", "on"):
-        return True
-    if raw in ("0", "false", "no", "off"):
-        return False
-    raise ValueError(f"{name}={raw!r}: use 1 or 0 (true/false, yes/no, on/off)")
+# What a variable of each type expects, by pydantic's error type.
+EXPECTS = {
+    "int_parsing": "a whole number",
+    "int_from_float": "a whole number",
+    "float_parsing": "a number",
+    "bool_parsing": "1 or 0 (true/false, yes/no, on/off)",
+}
+
+
+class EnvGroup(BaseSettings):
+    """A group of DOCUOCR_* variables. An unset or blank variable keeps its default, and values
+    are stripped, as the server has always read them."""
+
+    model_config = SettingsConfigDict(env_prefix="DOCUOCR_", extra="ignore", frozen=True)
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _blank_is_default(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            value = value.strip()
+            if not value:
+                raise PydanticUseDefault()
+        return value
+
+
+Env = TypeVar("Env", bound=BaseSettings)
+
+
+def read_env(group: type[Env], prefix: str | None = None) -> Env:
+    """`group` read from the environment (under `prefix` instead of its own), or a SettingsError
+    that names every variable with a bad value and what it expects."""
+    prefix = group.model_config.get("env_prefix", "") if prefix is None else prefix
+    try:
+        return group(_env_prefix=prefix)
+    except ValidationError as exc:
+        problems = []
+        for error in exc.errors():
+            name = f"{prefix}{error['loc'][0]}".upper()
+            why = f"expected {EXPECTS[error['type']]}" if error["type"] in EXPECTS else error["msg"]
+            problems.append(f"{name}={error['input']!r}: {why}")
+        raise SettingsError("; ".join(problems)) from None
+
+
+def given(**values: Any) -> dict[str, Any]:
+    """The values that were set: an unset variable (None) keeps the dataclass's default."""
+    return {name: value for name, value in values.items() if value is not None}
+
+
+# Each group's fields are the variables without the prefix; None (unset) means the default of
+# the setting it feeds, which lives in the dataclass below (Settings, Limits, JobSettings).
+
+
+class ServerEnv(EnvGroup):
+    """The server's variables (README: Configuration)."""
+
+    api_keys: Annotated[tuple[str, ...], NoDecode] = ()  # comma-separated
+    api_keys_file: Path | None = None
+    data_dir: Path | None = None
+    workers: int | None = None
+    request_timeout: float | None = None
+    queue_size: int | None = None
+    worker_memory_mb: int | None = None
+    worker_max_tasks: int | None = None
+    rate_limit: float | None = None
+    rate_burst: int | None = None
+    metrics_auth: bool | None = None
+
+    @field_validator("api_keys", mode="before")
+    @classmethod
+    def _comma_separated(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return tuple(k.strip() for k in value.split(",") if k.strip())
+        return value
+
+
+class LimitsEnv(EnvGroup):
+    """One model's limit variables, under the model's prefix (DOCUOCR_, DOCUOCR_OCR_); unset is
+    the model's own limit."""
+
+    max_file_mb: int | None = None
+    max_pages: int | None = None
+    max_page_pixels: int | None = None
+
+
+class ReadingEnv(EnvGroup):
+    """Variables that apply to every model's documents alike."""
+
+    office_timeout: float | None = None
+    pdf_dpi: float | None = None
+    read_pixels: int | None = None
+
+
+class JobsEnv(EnvGroup):
+    """The async API's variables."""
+
+    result_retention_days: float | None = None
+    async_max_pages: float | None = None  # read as a number, kept whole (as before)
+    purge_interval: float | None = None
+
+
+def engine_defaults() -> dict[str, dict[str, Any]]:
+    """The engine's defaults from engine/defaults.yaml, a fresh copy each call."""
+    return yaml.safe_load(ENGINE_DEFAULTS.read_text())
+
+
+class EngineEnvGroup(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix=ENGINE_PREFIX, extra="ignore", frozen=True)
+
+
+@cache
+def engine_env() -> type[EngineEnvGroup]:
+    """A settings model with a field `<section>_<key>` for each key of engine/defaults.yaml,
+    typed as its default: the variable DOCUOCR_ENGINE_<SECTION>_<KEY>. A blank value is a value
+    (`DOCUOCR_ENGINE_HANGUL_RECOGNIZER=` turns the Korean model off)."""
+    fields: dict[str, Any] = {
+        f"{section}_{key}": (type(default) | None, None)
+        for section, values in engine_defaults().items()
+        for key, default in values.items()
+    }
+    return create_model("EngineEnv", __base__=EngineEnvGroup, **fields)
+
+
+def engine_from_env() -> dict[str, dict[str, Any]]:
+    """The DOCUOCR_ENGINE_* variables that are set, by section and key, typed as their defaults:
+    the overrides an Engine is built with (`runtime.build_engine`)."""
+    read = read_env(engine_env())
+    overrides: dict[str, dict[str, Any]] = {}
+    for section, values in engine_defaults().items():
+        for key in values:
+            if f"{section}_{key}" in read.model_fields_set:
+                overrides.setdefault(section, {})[key] = getattr(read, f"{section}_{key}")
+    return overrides
 
 
 @dataclass(frozen=True)
@@ -79,17 +218,20 @@ class Limits:
     read_pixels: int = 100_000_000
 
     @classmethod
-    def from_env(cls, model: str = DEFAULT_MODEL) -> Limits:
+    def from_env(cls, model: str = DEFAULT_MODEL, reading: ReadingEnv | None = None) -> Limits:
         """`model`'s limits (see MODEL_LIMITS), with its DOCUOCR_* overrides."""
         base, prefix = MODEL_LIMITS.get(model, MODEL_LIMITS[DEFAULT_MODEL])
+        own, reading = read_env(LimitsEnv, prefix), reading or read_env(ReadingEnv)
         return replace(
             base,
-            max_file_bytes=_int(f"{prefix}MAX_FILE_MB", base.max_file_bytes // 2**20) * 2**20,
-            max_pages=_int(f"{prefix}MAX_PAGES", base.max_pages),
-            max_page_pixels=_int(f"{prefix}MAX_PAGE_PIXELS", base.max_page_pixels),
-            office_timeout_s=_float("DOCUOCR_OFFICE_TIMEOUT", base.office_timeout_s),
-            pdf_dpi=_float("DOCUOCR_PDF_DPI", base.pdf_dpi),
-            read_pixels=_int("DOCUOCR_READ_PIXELS", base.read_pixels),
+            **given(
+                max_file_bytes=None if own.max_file_mb is None else own.max_file_mb * 2**20,
+                max_pages=own.max_pages,
+                max_page_pixels=own.max_page_pixels,
+                office_timeout_s=reading.office_timeout,
+                pdf_dpi=reading.pdf_dpi,
+                read_pixels=reading.read_pixels,
+            ),
         )
 
 
@@ -132,7 +274,8 @@ class ModelLimits:
 
     @classmethod
     def from_env(cls) -> ModelLimits:
-        return cls({name: Limits.from_env(name) for name in MODEL_LIMITS})
+        reading = read_env(ReadingEnv)
+        return cls({name: Limits.from_env(name, reading) for name in MODEL_LIMITS})
 
 
 @dataclass(frozen=True)
@@ -146,10 +289,13 @@ class JobSettings:
 
     @classmethod
     def from_env(cls) -> JobSettings:
+        env = read_env(JobsEnv)
         return cls(
-            retention_days=_float("DOCUOCR_RESULT_RETENTION_DAYS", cls.retention_days),
-            max_pages=int(_float("DOCUOCR_ASYNC_MAX_PAGES", cls.max_pages)),
-            purge_interval_s=_float("DOCUOCR_PURGE_INTERVAL", cls.purge_interval_s),
+            **given(
+                retention_days=env.result_retention_days,
+                max_pages=None if env.async_max_pages is None else int(env.async_max_pages),
+                purge_interval_s=env.purge_interval,
+            )
         )
 
     @property
@@ -176,27 +322,33 @@ class Settings:
     metrics_auth: bool = False  # GET /metrics needs an API key (it holds no user data)
     jobs: JobSettings = field(default_factory=JobSettings)
 
+    # The DOCUOCR_ENGINE_* overrides of engine/defaults.yaml, by section and key (engine_from_env).
+    engine: dict[str, dict[str, Any]] = field(default_factory=dict)
+
     @classmethod
-    def from_env(cls) -> Settings:
-        keys = tuple(
-            k.strip() for k in os.environ.get("DOCUOCR_API_KEYS", "").split(",") if k.strip()
-        )
-        if keys_file := os.environ.get("DOCUOCR_API_KEYS_FILE", "").strip():
-            keys += tuple(k for k in read_keys_file(Path(keys_file)) if k not in keys)
-        data_dir = os.environ.get("DOCUOCR_DATA_DIR", "").strip()
+    def from_env(cls, keys: bool = True) -> Settings:
+        """Every setting, from the environment: the one read, at the edge. `keys=False` for the
+        commands that serve no API (`ocr`, `batch`): the API keys and their file are not read."""
+        env = read_env(ServerEnv)
+        api_keys = env.api_keys if keys else ()
+        if keys and env.api_keys_file is not None:
+            api_keys += tuple(k for k in read_keys_file(env.api_keys_file) if k not in api_keys)
         return cls(
-            api_keys=keys,
-            data_dir=Path(data_dir) if data_dir else cls.data_dir,
-            workers=_int("DOCUOCR_WORKERS", os.cpu_count() or 1),
-            request_timeout_s=_float("DOCUOCR_REQUEST_TIMEOUT", 180.0),
-            queue_size=_int("DOCUOCR_QUEUE_SIZE", 16),
+            api_keys=api_keys,
             limits=ModelLimits.from_env(),
-            worker_memory_mb=_int("DOCUOCR_WORKER_MEMORY_MB", cls.worker_memory_mb),
-            worker_max_tasks=_int("DOCUOCR_WORKER_MAX_TASKS", cls.worker_max_tasks),
-            rate_limit=_float("DOCUOCR_RATE_LIMIT", cls.rate_limit),
-            rate_burst=_int("DOCUOCR_RATE_BURST", cls.rate_burst),
-            metrics_auth=_bool("DOCUOCR_METRICS_AUTH", cls.metrics_auth),
             jobs=JobSettings.from_env(),
+            engine=engine_from_env(),
+            **given(
+                data_dir=env.data_dir,
+                workers=env.workers,
+                request_timeout_s=env.request_timeout,
+                queue_size=env.queue_size,
+                worker_memory_mb=env.worker_memory_mb,
+                worker_max_tasks=env.worker_max_tasks,
+                rate_limit=env.rate_limit,
+                rate_burst=env.rate_burst,
+                metrics_auth=env.metrics_auth,
+            ),
         )
 
 
@@ -206,8 +358,8 @@ def read_keys_file(path: Path) -> list[str]:
     try:
         lines = path.read_text(encoding="utf-8").splitlines()
     except OSError as exc:
-        raise ValueError(f"DOCUOCR_API_KEYS_FILE: cannot read {path} ({exc.strerror})") from None
+        raise SettingsError(f"DOCUOCR_API_KEYS_FILE: cannot read {path} ({exc.strerror})") from None
     keys = [k for k in (line.strip() for line in lines) if k and not k.startswith("#")]
     if not keys:
-        raise ValueError(f"DOCUOCR_API_KEYS_FILE: {path} holds no keys")
+        raise SettingsError(f"DOCUOCR_API_KEYS_FILE: {path} holds no keys")
     return keys

@@ -34,11 +34,12 @@ _local = threading.local()  # one Engine per thread: tesserocr's API is not thre
 
 def read_page(input_file: Path) -> tuple[Document, Image.Image]:
     """OCR one page image as OCRmyPDF wrote it; the Engine is made once per worker thread."""
+    from docuocr.config import engine_from_env
     from docuocr.runtime.engines import build_engine
 
     engine = getattr(_local, "engine", None)
-    if engine is None:
-        engine = _local.engine = build_engine()
+    if engine is None:  # OCRmyPDF loads the plugin: this is the edge, where the settings are read
+        engine = _local.engine = build_engine(overrides=engine_from_env())
     with Image.open(input_file) as img:
         img.load()
     page = engine.read(np.asarray(img.convert("RGB")))

@@ -56,6 +56,7 @@ class Pool:
         self.max_tasks = max(0, settings.worker_max_tasks)
         self._limits = settings.limits
         self._memory_mb = settings.worker_memory_mb
+        self._engine = settings.engine
         self._running = 0  # jobs this pool awaits now
         self._done = 0  # jobs finished by the current executor
         self.job_s: float | None = None  # moving average of a successful job's run time
@@ -80,6 +81,7 @@ class Pool:
                 self._memory_mb,
                 threads_per_worker(self.workers),
                 self._loaded,
+                self._engine,
             ),
         )
 

@@ -20,7 +20,7 @@ from typing import TextIO
 
 from docuocr.batch.plan import ERRORS_FILE, Failure, Item, plan
 from docuocr.batch.progress import Progress
-from docuocr.config import DEFAULT_MODEL, ModelLimits
+from docuocr.config import DEFAULT_MODEL, Settings
 from docuocr.errors import DocuocrError, UnsupportedDocument
 from docuocr.formats.files import FORMATS
 from docuocr.intake.sniff import sniff
@@ -126,6 +126,8 @@ def run(
         except ImportError:
             return usage("--engine ray needs Ray: pip install 'docuocr[ray]' (or `make install`)")
 
+    # Limits, the workers' memory cap and the engine's overrides; a bad value stops us here.
+    settings = Settings.from_env(keys=False)
     out.mkdir(parents=True, exist_ok=True)
     todo, done, clashes = plan(src, out, SUFFIXES[fmt])
     where = f"Ray at {ray_address}" if ray_address else ("a local Ray" if engine == "ray" else "")
@@ -172,7 +174,6 @@ def run(
                 yield item, data
 
         if todo:
-            limits = ModelLimits.from_env()
             # No more workers than files; against a cluster, by default every CPU it has.
             count = workers or (None if ray_address else os.cpu_count() or 1)
             count = min(count, len(todo)) if count else None
@@ -180,12 +181,12 @@ def run(
                 from docuocr.batch import ray_engine
 
                 results = ray_engine.read(
-                    inputs(), model, limits, count, ray_address, with_pdf=fmt == "pdf"
+                    inputs(), model, settings, count, ray_address, with_pdf=fmt == "pdf"
                 )
             else:
                 from docuocr.batch import local
 
-                results = local.read(inputs(), model, limits, count or 1, fmt == "pdf")
+                results = local.read(inputs(), model, settings, count or 1, fmt == "pdf")
             for item, result in results:
                 if isinstance(result, Failure):
                     failed += 1

@@ -9,46 +9,47 @@ reported.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from multiprocessing import get_context
 
 from docuocr.batch.plan import Failure, Item
-from docuocr.config import ModelLimits, Settings
+from docuocr.config import Settings
 from docuocr.document import Document
 from docuocr.runtime.dispatch import dispatch
 from docuocr.runtime.engines import threads_per_worker
 from docuocr.runtime.worker import init_worker, run_job
 
 
-def _memory_mb() -> int:
-    """The server's per-worker memory cap (DOCUOCR_WORKER_MEMORY_MB), so a file that would blow
-    up fails alone, as it does in the API."""
-    raw = os.environ.get("DOCUOCR_WORKER_MEMORY_MB", "").strip()
-    return int(raw) if raw else Settings.worker_memory_mb
-
-
-def _executor(workers: int, limits: ModelLimits) -> ProcessPoolExecutor:
+def _executor(workers: int, settings: Settings) -> ProcessPoolExecutor:
+    # The server's per-worker memory cap (DOCUOCR_WORKER_MEMORY_MB), so a file that would blow up
+    # fails alone, as it does in the API.
     return ProcessPoolExecutor(
         max_workers=workers,
         mp_context=get_context("spawn"),
         initializer=init_worker,
-        initargs=(limits, _memory_mb(), threads_per_worker(workers)),
+        initargs=(
+            settings.limits,
+            settings.worker_memory_mb,
+            threads_per_worker(workers),
+            None,
+            settings.engine,
+        ),
     )
 
 
 def read(
     inputs: Iterator[tuple[Item, bytes]],
     model: str,
-    limits: ModelLimits,
+    settings: Settings,
     workers: int,
     with_pdf: bool = False,
 ) -> Iterator[tuple[Item, Document | tuple[Document, bytes] | Failure]]:
     """OCR every input on `workers` processes; yield results as they finish, in any order.
-    `with_pdf`, each result is (Document, searchable PDF)."""
-    executor = _executor(workers, limits)
+    `with_pdf`, each result is (Document, searchable PDF). `settings`: the limits, the memory cap
+    and the engine's overrides."""
+    executor = _executor(workers, settings)
 
     def submit(data: bytes) -> Future:
         nonlocal executor
@@ -57,7 +58,7 @@ def read(
             return executor.submit(*job)
         except BrokenProcessPool:
             executor.shutdown(wait=False, cancel_futures=True)
-            executor = _executor(workers, limits)
+            executor = _executor(workers, settings)
             return executor.submit(*job)
 
     def wait_any(futures: list[Future]) -> set[Future]:

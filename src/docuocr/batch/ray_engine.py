@@ -17,7 +17,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from docuocr.batch.plan import Failure, Item
-from docuocr.config import ModelLimits
+from docuocr.config import ModelLimits, Settings
 from docuocr.document import Document
 from docuocr.errors import DocuocrError
 from docuocr.runtime.dispatch import dispatch
@@ -30,12 +30,12 @@ class OcrActor:
     """Holds one runtime `Worker` (one Engine) for its whole life; `ocr` returns errors as
     values."""
 
-    def __init__(self, limits: ModelLimits) -> None:
+    def __init__(self, limits: ModelLimits, engine: dict[str, dict[str, Any]]) -> None:
         from docuocr.runtime.engines import build_engine
         from docuocr.runtime.worker import Worker
 
         # One CPU per actor (num_cpus=1), so one inference thread, unless the user says otherwise.
-        self.worker = Worker(build_engine(threads=1), limits)
+        self.worker = Worker(build_engine(threads=1, overrides=engine), limits)
 
     def ocr(
         self, data: bytes, model: str, with_pdf: bool = False
@@ -51,7 +51,8 @@ def _init_ray(address: str | None, workers: int | None) -> Any:
     os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
     import ray
 
-    # Engine settings and limits reach the actors as they are on the driver.
+    # Limits and the engine's overrides reach the actors as arguments; the DOCUOCR_* variables
+    # go too, for the calibration file the engine still finds itself (DOCUOCR_CALIBRATION).
     env = {k: v for k, v in os.environ.items() if k.startswith("DOCUOCR_")}
     options: dict[str, Any] = {
         "logging_level": logging.WARNING,
@@ -68,7 +69,7 @@ def _init_ray(address: str | None, workers: int | None) -> Any:
 def read(
     inputs: Iterator[tuple[Item, bytes]],
     model: str,
-    limits: ModelLimits,
+    settings: Settings,
     workers: int | None,
     address: str | None = None,
     with_pdf: bool = False,
@@ -79,7 +80,7 @@ def read(
         if not workers:
             workers = max(1, int(ray.cluster_resources().get("CPU", 1)))
         actor_class = ray.remote(num_cpus=1, max_restarts=ACTOR_RESTARTS)(OcrActor)
-        actors = [actor_class.remote(limits) for _ in range(workers)]
+        actors = [actor_class.remote(settings.limits, settings.engine) for _ in range(workers)]
         load = {i: 0 for i in range(len(actors))}
         actor_of: dict[Any, int] = {}  # ref → the actor it runs on
 

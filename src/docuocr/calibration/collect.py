@@ -205,9 +205,10 @@ def engine_reader() -> Callable[[np.ndarray], list[Word]]:
 
     def read(image: np.ndarray) -> list[Word]:
         if not engines:
+            from docuocr.config import engine_from_env
             from docuocr.runtime.engines import build_engine
 
-            engines.append(build_engine())
+            engines.append(build_engine(overrides=engine_from_env()))
         return engines[0].read(image).words
 
     return read

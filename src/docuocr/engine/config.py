@@ -1,24 +1,17 @@
-"""Engine settings: packaged YAML defaults, overridable from the environment."""
+"""Engine settings: the packaged YAML defaults (`docuocr.config.ENGINE_DEFAULTS`, each with its
+reason), with the overrides the engine is built with. The DOCUOCR_ENGINE_* variables are read at
+the edge (`docuocr.config.engine_from_env`) and arrive here as overrides."""
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
 from typing import Any
 
-import yaml
-
-DEFAULTS = Path(__file__).with_name("defaults.yaml")
+from docuocr.config import engine_defaults
 
 
 def load_config(overrides: dict[str, dict[str, Any]] | None = None) -> dict[str, dict[str, Any]]:
-    """Defaults, then `DOCUOCR_ENGINE_<SECTION>_<KEY>` variables, then explicit overrides."""
-    cfg: dict[str, dict[str, Any]] = yaml.safe_load(DEFAULTS.read_text())
-    for section, values in cfg.items():
-        for key, default in values.items():
-            raw = os.environ.get(f"DOCUOCR_ENGINE_{section}_{key}".upper())
-            if raw is not None:
-                values[key] = type(default)(raw)
+    """Defaults, then `overrides` (by section and key)."""
+    cfg = engine_defaults()
     for section, values in (overrides or {}).items():
         cfg.setdefault(section, {}).update(values)
     return cfg

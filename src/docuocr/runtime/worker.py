@@ -129,9 +129,11 @@ def init_worker(
     memory_mb: int = 0,
     threads: int = 0,
     loaded: Synchronized | None = None,
+    engine: dict[str, dict[str, Any]] | None = None,
 ) -> None:
     """Runs once in each new worker process: cap its memory, then load the models there, not per
-    request. `loaded` counts the workers that have their models (the pool's readiness)."""
+    request. `loaded` counts the workers that have their models (the pool's readiness); `engine`
+    is the engine's overrides (`Settings.engine`)."""
     global _worker
     # Ctrl-C reaches the whole process group; the server shuts the pool down itself.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
@@ -144,7 +146,7 @@ def init_worker(
             cap = min(cap, hard)
         resource.setrlimit(resource.RLIMIT_AS, (cap, hard))
     _fewer_malloc_arenas()
-    _worker = Worker(build_engine(threads), limits)
+    _worker = Worker(build_engine(threads, engine), limits)
     if loaded is not None:
         with loaded.get_lock():
             loaded.value += 1
