@@ -12,10 +12,10 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw
 
-from tests import docgen
 from docuocr.document import Document, Line, Page, Quad, Word
 from docuocr.engine.layout import blocks, same_paragraph
 from docuocr.formats.google import to_google
+from tests import docgen
 
 HEADING = "Quarterly report"
 FIRST = ["Invoice number 4521 due", "Total amount payable"]
