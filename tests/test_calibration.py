@@ -15,10 +15,11 @@ from PIL import Image
 from docuocr.bench import metrics
 from docuocr.bench.datasets import PageTruth
 from docuocr.bench.reliability import BAR, GAP, Series, bins, draw
-from docuocr.calibration import ENV, CalibrationError, Calibrator
+from docuocr.calibration import CalibrationError, Calibrator
 from docuocr.calibration import fit as f
 from docuocr.calibration.collect import Record, label, read_cache
 from docuocr.calibration.model import FORMAT, VERSION, Context, features, max_overlap
+from docuocr.config import engine_from_env
 from docuocr.document import Block, Line, Page, Word
 
 SHARED = Path(__file__).parents[2] / "shared"
@@ -49,8 +50,7 @@ def page_of(*words: Word) -> Page:
 # --- the shipped file ----------------------------------------------------------------------------
 
 
-def test_shipped_file_loads_and_has_a_version(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv(ENV, raising=False)
+def test_shipped_file_loads_and_has_a_version() -> None:
     cal = Calibrator.load()
     data = cal.to_dict()
     assert data["format"] == FORMAT and data["version"] == VERSION == 1
@@ -121,11 +121,15 @@ def test_environment_variable_and_bad_files(
     data["bias"] += 5.0  # a visibly different calibration
     mine = tmp_path / "mine.json"
     mine.write_text(json.dumps(data), encoding="utf-8")
-    monkeypatch.setenv(ENV, str(mine))
+    # DOCUOCR_CALIBRATION is read at the edge, with the engine's settings, and names the file
+    # the engine's calibrator is loaded from (default_stages: calibration.file).
+    monkeypatch.setenv("DOCUOCR_CALIBRATION", str(mine))
+    named = engine_from_env()["calibration"]["file"]
     w = word("Total", 0.9, 0.6)
-    assert Calibrator.load().apply(w) >= Calibrator.load(None).apply(w)
-    assert Calibrator.load().to_dict()["bias"] == pytest.approx(data["bias"])
-    monkeypatch.delenv(ENV)
+    assert Calibrator.load(named).apply(w) >= Calibrator.load(None).apply(w)
+    assert Calibrator.load(named).to_dict()["bias"] == pytest.approx(data["bias"])
+    monkeypatch.setenv("DOCUOCR_ENGINE_CALIBRATION_FILE", str(tmp_path / "other.json"))
+    assert engine_from_env()["calibration"]["file"] == str(tmp_path / "other.json")
     for broken, message in [
         ({**data, "version": 2}, "version"),
         ({**data, "format": "x"}, "not a docuocr"),
@@ -322,6 +326,5 @@ def test_calibrate_command_round_trip(tmp_path: Path, monkeypatch: pytest.Monkey
         < 0.05
         < f.scores([r.raw for r in records], y)["ece"]
     )
-    monkeypatch.setenv(ENV, str(out))
-    assert Calibrator.load().to_dict() == cal.to_dict()
+    assert Calibrator.load(out).to_dict() == cal.to_dict()
     assert main(["calibrate", str(tmp_path), "--kind", "funsd", "--out", str(out)]) == 2

@@ -157,6 +157,12 @@ class ReadingEnv(EnvGroup):
     read_pixels: int | None = None
 
 
+class CalibrationEnv(EnvGroup):
+    """DOCUOCR_CALIBRATION, the documented name of DOCUOCR_ENGINE_CALIBRATION_FILE."""
+
+    calibration: str | None = None
+
+
 class JobsEnv(EnvGroup):
     """The async API's variables."""
 
@@ -196,6 +202,9 @@ def engine_from_env() -> dict[str, dict[str, Any]]:
         for key in values:
             if f"{section}_{key}" in read.model_fields_set:
                 overrides.setdefault(section, {})[key] = getattr(read, f"{section}_{key}")
+    calibration = read_env(CalibrationEnv).calibration
+    if calibration is not None and "file" not in overrides.get("calibration", {}):
+        overrides.setdefault("calibration", {})["file"] = calibration
     return overrides
 
 

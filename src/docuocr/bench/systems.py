@@ -112,7 +112,9 @@ class DocuocrSystem:
         from docuocr.config import engine_from_env
         from docuocr.engine import Engine, default_stages
 
-        self._engine = Engine(default_stages(engine_from_env()))  # with the DOCUOCR_ENGINE_* overrides, as before
+        self._engine = Engine(
+            default_stages(engine_from_env())
+        )  # with the DOCUOCR_ENGINE_* overrides, as before
 
     def read(self, image: Image.Image) -> list[Pred]:
         page = self._engine.read(np.asarray(image.convert("RGB")))

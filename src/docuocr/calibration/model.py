@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import string
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -24,7 +23,6 @@ from docuocr.document import Page, Word
 
 FORMAT = "docuocr-calibration"
 VERSION = 1  # of the file format; a file of another version is refused, not misread
-ENV = "DOCUOCR_CALIBRATION"
 EPS = 1e-4  # probabilities are clipped to [EPS, 1 - EPS] before taking logits
 PUNCT = set(string.punctuation) | set("·「」『』【】（），。：；！？、“”‘’…—–")
 SCRIPTS = ("hangul", "han", "kana", "other")  # one-hot; "latin" (and "") is the baseline
@@ -195,9 +193,8 @@ class Calibrator:
 
     @classmethod
     def load(cls, path: str | Path | None = None) -> Calibrator:
-        """The calibration at `path`, else at $DOCUOCR_CALIBRATION, else the one shipped."""
-        path = path or os.environ.get(ENV) or None
-        if path is None:
+        """The calibration at `path`, else the one shipped."""
+        if not path:
             text = resources.files("docuocr.calibration").joinpath("default.json").read_text()
             return cls.from_dict(json.loads(text), "the shipped default.json")
         path = Path(path)

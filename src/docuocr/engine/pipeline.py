@@ -93,8 +93,8 @@ class Engine:
 def default_stages(
     overrides: dict[str, dict[str, Any]] | None = None, calibrator: Calibrator | None = None
 ) -> Stages:
-    """The usual stages, from the engine's settings (defaults.yaml, then the environment, then
-    `overrides`), and the calibrator given, else DOCUOCR_CALIBRATION's, else the shipped fit.
+    """The usual stages, from the engine's settings (defaults.yaml, then `overrides`), and the
+    calibrator given, else the file the settings name (calibration.file), else the shipped fit.
     The models load here: slow, so once per process."""
     cfg = load_config(overrides)
     runtime = cfg["runtime"]
@@ -113,5 +113,5 @@ def default_stages(
         checkboxes=Checkboxes(cfg["checkbox"]),
         words=Words(cfg["words"]),
         layout=layout,
-        calibrator=calibrator or Calibrator.load(),
+        calibrator=calibrator or Calibrator.load(cfg["calibration"]["file"] or None),
     )
