@@ -43,10 +43,11 @@ def ocr_pages(
     model: str = DEFAULT_MODEL,
     on_page: Callable[[Image.Image], object] | None = None,
 ) -> Document:
-    """The pages `indices` of an open document, each decoded just before the engine reads it."""
+    """The pages `indices` of an open document. All of them are decoded before the engine reads
+    the first, so a document with a bad page fails at once, not after the OCR of the others."""
+    images = [source.page(index) for index in indices]
     pages = []
-    for index in indices:
-        img = source.page(index)
+    for img in images:
         if on_page is not None:
             on_page(img)
         page = engine.read(np.asarray(img.convert("RGB")))
