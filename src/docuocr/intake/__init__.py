@@ -83,7 +83,7 @@ def open_document(data: bytes, limits: Limits | None = None, page_limit: bool = 
             pages: Pages = images.ImagePages(data, kind)
         elif kind == "pdf":
             pages = pdf.PdfPages(data)
-        else:
+        else:  # one of LAID_OUT: sniff names no other kind
             laid_out = to_pdf(data, kind, limits)
             pages = pdf.PdfPages(laid_out)
         source = PageSource(kind, pages, limits, laid_out)
@@ -134,7 +134,7 @@ LAID_OUT = ("docx", "pptx", "xlsx", "hwp", "hwpx")  # documents laid out into a 
 
 def to_pdf(data: bytes, kind: str, limits: Limits) -> bytes:
     """The PDF an office or Hancom document (a kind of LAID_OUT) lays out to, after its checks.
-    Shared by intake and the async jobs, which lay a document out once and read it page by page."""
+    `open_document` makes it once and serves its pages (`PageSource.pdf` keeps it)."""
     if kind in ("hwp", "hwpx"):
         (hwp.check_hwp if kind == "hwp" else hwp.check_hwpx)(data)
         return hwp.to_pdf(data, kind, limits.office_timeout_s)
