@@ -1,4 +1,4 @@
-"""The async API: the durable store, page splitting, signed links, and restart recovery end to end
+"""The async API: the durable store, page counting, signed links, and restart recovery end to end
 (a real `docuocr serve`, killed mid-work, and a second server on the same data dir)."""
 
 from __future__ import annotations
@@ -18,8 +18,8 @@ from PIL import Image
 from docuocr.config import Limits
 from docuocr.errors import InvalidDocument
 from docuocr.http.jobs import Forbidden, Signer
-from docuocr.intake import load
-from docuocr.jobs.pages import PageSource, prepare
+from docuocr.intake import load, open_document
+from docuocr.jobs.runner import prepare
 from docuocr.jobs.store import Store, owner_of
 from docuocr.serverproc import ServerProcess
 from tests.docgen import font, jpeg, png, text_pdf, tiff
@@ -119,54 +119,46 @@ def test_purge_removes_expired_jobs_and_their_files(tmp_path):
     store.close()
 
 
-# --- page splitting -------------------------------------------------------------------------
+# --- page counting --------------------------------------------------------------------------
 
 
-def test_pdf_and_tiff_pages_read_back_exactly_as_in_the_whole_document():
+def test_prepare_counts_the_pages_and_keeps_images_and_pdfs_as_they_are():
     limits = Limits()
     pdf = text_pdf([f"page {i} of the split test" for i in range(1, 5)], size=(300, 120))
     tif = tiff([words_image(f"frame {i}") for i in range(3)])
-    for data, kind, pages in ((pdf, "pdf", 4), (tif, "tiff", 3)):
-        converted, prepared_kind, total = prepare(data, kind, limits)
-        assert (converted, prepared_kind, total) == (None, kind, pages)
-        whole = load(data, limits).pages
-        source = PageSource(data, kind)
-        for index in (0, pages - 1):
-            single = load(source.page(index, limits), limits)
-            assert single.total_pages == 1
-            assert np.array_equal(np.asarray(single.pages[0]), np.asarray(whole[index]))
-        source.close()
     one = png(words_image("one page"))
-    assert prepare(one, "png", limits) == (None, "png", 1)
-    assert PageSource(one, "png").page(0, limits) == one
+    for data, kind, pages in ((pdf, "pdf", 4), (tif, "tiff", 3), (one, "png", 1)):
+        assert prepare(data, limits) == (None, kind, pages)
 
 
 def test_a_hancom_document_is_laid_out_once_and_read_page_by_page():
-    """An async HWP job is laid out into a PDF once, like a DOCX, then split into its pages."""
+    """An async HWP job is laid out into a PDF once, like a DOCX; its pages are that PDF's."""
     hwp = SHARED / "data" / "hwp" / "hwpjs_noori.hwp"
     if not hwp.is_file():
         pytest.skip("../shared is not present")
     data = hwp.read_bytes()
     limits = Limits()
-    converted, kind, total = prepare(data, "hwp", limits)
+    converted, kind, total = prepare(data, limits)
     assert kind == "pdf" and converted is not None
-    assert total == load(data, limits).total_pages == 3  # Hancom's export has 3 pages
-    source = PageSource(converted, kind)
-    assert load(source.page(total - 1, limits), limits).total_pages == 1
-    source.close()
+    whole = load(data, limits)
+    assert total == whole.total_pages == 3  # Hancom's export has 3 pages
+    with open_document(converted, limits) as source:  # what a page job opens
+        assert (source.kind, source.page_count) == ("pdf", 3)
+        last = source.page(total - 1)
+    assert np.array_equal(np.asarray(last), np.asarray(whole.pages[-1]))
 
 
 def test_prepare_rejects_what_intake_rejects():
     with pytest.raises(InvalidDocument):
-        prepare(b"%PDF-1.4\n% truncated", "pdf", Limits())
+        prepare(b"%PDF-1.4\n% truncated", Limits())
 
 
 def test_prepare_counts_pages_beyond_the_sync_page_limit():
     pdf = text_pdf(["x"] * 35, size=(200, 100))
-    assert prepare(pdf, "pdf", replace(Limits(), max_pages=30))[2] == 35
+    assert prepare(pdf, replace(Limits(), max_pages=30))[2] == 35
     # ocr refuses more than 100 pages per sync call; the async API has its own page limit.
     pdf = text_pdf(["x"] * 101, size=(200, 100))
-    assert prepare(pdf, "pdf", Limits.from_env("ocr"))[2] == 101
+    assert prepare(pdf, Limits.from_env("ocr"))[2] == 101
 
 
 def test_signed_links(tmp_path):

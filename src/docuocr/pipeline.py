@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 import numpy as np
 from PIL import Image
@@ -10,7 +10,7 @@ from PIL import Image
 from docuocr.config import DEFAULT_MODEL, Limits, model_version
 from docuocr.document import Document
 from docuocr.engine import Engine
-from docuocr.intake import load
+from docuocr.intake import PageSource, open_document
 from docuocr.intake.shrink import full_size
 
 
@@ -24,14 +24,35 @@ def ocr_bytes(
     """`model` is the model asked for (its version goes in the Document); `limits` its limits.
     `on_page` sees each page image the engine reads (the viewer's previews come from it).
     A page read shrunk is reported at its full size (intake/shrink.py)."""
-    intake = load(data, limits)
+    with open_document(data, limits) as source:
+        first = range(min(source.page_count, limits.max_pages))
+        return ocr_pages(source, first, engine, model, on_page)
+
+
+def ocr_page(data: bytes, index: int, engine: Engine, limits: Limits, model: str) -> Document:
+    """Page `index` (0-based) of a document of any length: an async job's page. The async API
+    counted the pages and applied its own page limit when the job was prepared."""
+    with open_document(data, limits, page_limit=False) as source:
+        return ocr_pages(source, [index], engine, model)
+
+
+def ocr_pages(
+    source: PageSource,
+    indices: Iterable[int],
+    engine: Engine,
+    model: str = DEFAULT_MODEL,
+    on_page: Callable[[Image.Image], object] | None = None,
+) -> Document:
+    """The pages `indices` of an open document. All of them are decoded before the engine reads
+    the first, so a document with a bad page fails at once, not after the OCR of the others."""
+    images = [source.page(index) for index in indices]
     pages = []
-    for img in intake.pages:
+    for img in images:
         if on_page is not None:
             on_page(img)
         page = engine.read(np.asarray(img.convert("RGB")))
         pages.append(page.scaled_to(*full_size(img)))
-    return Document(pages=pages, model=model_version(model), total_pages=intake.total_pages)
+    return Document(pages=pages, model=model_version(model), total_pages=source.page_count)
 
 
 def searchable_pdf(
@@ -41,8 +62,10 @@ def searchable_pdf(
     anything else becomes the page images the engine read. Made where the OCR ran, so the page
     images never travel between processes."""
     from docuocr.formats.pdf import to_pdf
-    from docuocr.intake.sniff import sniff
 
     images: list[Image.Image] = []
-    doc = ocr_bytes(data, engine, limits, model, on_page=images.append)
-    return doc, to_pdf(doc, images, data if sniff(data) == "pdf" else None)
+    with open_document(data, limits) as source:
+        first = range(min(source.page_count, limits.max_pages))
+        doc = ocr_pages(source, first, engine, model, on_page=images.append)
+        kind = source.kind
+    return doc, to_pdf(doc, images, data if kind == "pdf" else None)

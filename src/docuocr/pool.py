@@ -24,6 +24,7 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
 from multiprocessing import get_context
+from pathlib import Path
 from typing import Any
 
 from docuocr.config import Settings
@@ -154,19 +155,21 @@ class Pool:
 
     async def ocr(
         self,
-        data: bytes,
+        data: bytes | Path,
         model: str,
         with_previews: bool = False,
         kind: str = "",
         with_pdf: bool = False,
+        page: int | None = None,
     ) -> Any:
         """Run intake and OCR on `data` in a worker; DocuocrErrors from the worker pass through.
         Returns the Document, or (Document, page previews) `with_previews`, or (Document,
-        searchable PDF) `with_pdf`. `kind` names the input format for the metrics when `data` is
-        not the original (an async job's page)."""
+        searchable PDF) `with_pdf`. With `page`, only that page (0-based) is read, however long
+        the document (an async job's: `data` is then the path of its stored document, which the
+        worker reads, and `kind` names its format for the metrics)."""
         self._running += 1
         try:
-            result, run_s, sniffed = await self._run(data, model, with_previews, with_pdf)
+            result, run_s, sniffed = await self._run(data, model, with_previews, with_pdf, page)
             doc = result[0] if with_previews or with_pdf else result
             self.metrics.pages_read(kind or sniffed, len(doc.pages), run_s)
             return result
@@ -178,11 +181,16 @@ class Pool:
                 self._replace(self._executor, "max_tasks")
 
     async def _run(
-        self, data: bytes, model: str, with_previews: bool, with_pdf: bool = False
+        self,
+        data: bytes | Path,
+        model: str,
+        with_previews: bool,
+        with_pdf: bool = False,
+        page: int | None = None,
     ) -> tuple[Any, float, str]:
         executor = self._executor
         deadline = time.time() + self.timeout_s
-        job = (timed_job, data, model, deadline, self.timeout_s, with_previews, with_pdf)
+        job = (timed_job, data, model, deadline, self.timeout_s, with_previews, with_pdf, page)
         try:
             future = executor.submit(*job)
         except BrokenProcessPool:

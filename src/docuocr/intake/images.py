@@ -11,7 +11,7 @@ from PIL import Image, UnidentifiedImageError
 from docuocr.config import Limits
 from docuocr.errors import InvalidDocument, PageTooLarge
 from docuocr.intake import shrink
-from docuocr.intake.checks import check_image_pixels, check_page_count
+from docuocr.intake.checks import check_image_pixels
 
 pillow_heif.register_heif_opener()
 # Pillow's own bomb guard (warn at 89 MP, fail at 179 MP) is stricter than the hosted API's 100 MP
@@ -41,30 +41,37 @@ _UPRIGHT = {
 # Orientations that turn the page a quarter: its width and height swap.
 _SIDEWAYS = {5, 6, 7, 8}
 
-# Decoder failures on bad input; anything else still ends as InvalidDocument in load().
+# Decoder failures on bad input; anything else still ends as InvalidDocument in intake.
 _DECODE_ERRORS = (OSError, SyntaxError, ValueError, EOFError, IndexError, KeyError, TypeError)
 
 
-def decode(data: bytes, kind: str, limits: Limits) -> tuple[list[Image.Image], int]:
-    """Decode the first `limits.max_pages` pages; return them and the file's page count.
-    A page over `limits.read_pixels` is decoded smaller (see shrink.py)."""
-    name = kind.upper()
-    try:
-        img = Image.open(io.BytesIO(data), formats=PIL_FORMATS[kind])
-    except Image.DecompressionBombError as exc:  # only if someone restored Pillow's guard
-        raise PageTooLarge(f"page 1 is too large: {exc}") from exc
-    except UnidentifiedImageError as exc:
-        raise InvalidDocument(
-            f"the {name} image is corrupt or truncated: its header cannot be read"
-        ) from exc
-    except _DECODE_ERRORS as exc:
-        raise InvalidDocument(f"the {name} image is corrupt or truncated ({exc})") from exc
-    # Only TIFF pages are pages; APNG/MPO frames and HEIC side images are not.
-    total = _frame_count(img, name) if kind == "tiff" else 1
-    check_page_count(total, limits)
-    pages = []
-    for index in range(min(total, limits.max_pages)):
-        if index:
+class ImagePages:
+    """An image file's pages, decoded one at a time: a TIFF page when asked for, so a long TIFF
+    never holds more than one decoded page. Only TIFF pages are pages; APNG/MPO frames and HEIC
+    side images are not."""
+
+    def __init__(self, data: bytes, kind: str) -> None:
+        self.name = kind.upper()
+        try:
+            self._img = Image.open(io.BytesIO(data), formats=PIL_FORMATS[kind])
+        except Image.DecompressionBombError as exc:  # only if someone restored Pillow's guard
+            raise PageTooLarge(f"page 1 is too large: {exc}") from exc
+        except UnidentifiedImageError as exc:
+            raise InvalidDocument(
+                f"the {self.name} image is corrupt or truncated: its header cannot be read"
+            ) from exc
+        except _DECODE_ERRORS as exc:
+            raise InvalidDocument(f"the {self.name} image is corrupt or truncated ({exc})") from exc
+        self.page_count = _frame_count(self._img, self.name) if kind == "tiff" else 1
+        self._first: Image.Image | None = None  # a single-frame image decodes once
+
+    def page(self, index: int, limits: Limits) -> Image.Image:
+        """Page `index` (0-based), upright RGB; one over `limits.read_pixels` is decoded smaller
+        (see shrink.py)."""
+        if self._first is not None:
+            return self._first
+        img, name = self._img, self.name
+        if index or img.tell():
             _seek(img, index, name)
         check_image_pixels(img.width, img.height, limits, index + 1)
         full = img.size
@@ -83,10 +90,16 @@ def decode(data: bytes, kind: str, limits: Limits) -> tuple[list[Image.Image], i
                 f"the {name} image is corrupt or truncated: page {index + 1} cannot be "
                 f"decoded ({exc})"
             ) from exc
-        # The next seek reuses img's buffer; a single-frame image can be kept as it is.
-        page = page.copy() if page is img and total > 1 else page
-        pages.append(shrink.mark(page, full[::-1] if turn in _SIDEWAYS else full))
-    return pages, total
+        if self.page_count == 1:
+            self._first = page
+        elif page is img:  # the next seek reuses img's buffer
+            page = page.copy()
+        return shrink.mark(page, full[::-1] if turn in _SIDEWAYS else full)
+
+    def close(self) -> None:
+        """The file is in memory, and a single page may be the image itself: nothing to free
+        but the reference."""
+        self._img = None  # type: ignore[assignment]
 
 
 def _fail_if_out_of_memory(img: Image.Image, exc: BaseException) -> None:

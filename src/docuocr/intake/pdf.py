@@ -13,40 +13,50 @@ from PIL import Image
 from docuocr.config import Limits
 from docuocr.errors import InvalidDocument
 from docuocr.intake import shrink
-from docuocr.intake.checks import check_page_count, check_pdf_page
+from docuocr.intake.checks import check_pdf_page
 
 # Vector pages gain real detail from more pixels, so a tiny page (a label, a scaled-down scan) is
 # rendered with at least this many pixels on its long side instead of a useless thumbnail.
 MIN_LONG_SIDE = 1000
 
-# PDFium is not thread-safe; this serialises it if a caller runs intakes on threads.
+# PDFium is not thread-safe; this serialises it if a caller opens documents on threads.
 PDFIUM_LOCK = threading.Lock()
 
 
-def rasterise(data: bytes, limits: Limits) -> tuple[list[Image.Image], int]:
-    """Render the first `limits.max_pages` pages; return them and the PDF's page count."""
-    with PDFIUM_LOCK:
-        return _rasterise(data, limits)
+class PdfPages:
+    """A PDF's pages, rendered one at a time while the document stays open; close() it."""
+
+    def __init__(self, data: bytes) -> None:
+        with PDFIUM_LOCK:
+            self._pdf = _open(data)
+            try:
+                self.page_count = len(self._pdf)
+                if self.page_count < 1:
+                    raise InvalidDocument("the PDF has no pages")
+                _init_forms(self._pdf)
+            except BaseException:
+                self._pdf.close()
+                raise
+
+    def page(self, index: int, limits: Limits) -> Image.Image:
+        """Page `index` (0-based) as RGB, at the model's DPI."""
+        with PDFIUM_LOCK:
+            return _render(self._pdf, index, limits)
+
+    def close(self) -> None:
+        with PDFIUM_LOCK:
+            self._pdf.close()
 
 
-def _rasterise(data: bytes, limits: Limits) -> tuple[list[Image.Image], int]:
+def _open(data: bytes) -> pdfium.PdfDocument:
     try:
-        pdf = pdfium.PdfDocument(data)
+        return pdfium.PdfDocument(data)
     except pdfium.PdfiumError as exc:
         if getattr(exc, "err_code", None) == pdfium_c.FPDF_ERR_PASSWORD:
             raise InvalidDocument(
                 "the PDF is encrypted (password-protected); remove the password and try again"
             ) from exc
         raise InvalidDocument(f"the PDF is corrupt or truncated ({exc})") from exc
-    try:
-        total = len(pdf)
-        if total < 1:
-            raise InvalidDocument("the PDF has no pages")
-        check_page_count(total, limits)
-        _init_forms(pdf)
-        return [_render(pdf, i, limits) for i in range(min(total, limits.max_pages))], total
-    finally:
-        pdf.close()
 
 
 def _init_forms(pdf: pdfium.PdfDocument) -> None:

@@ -6,6 +6,11 @@ flight` (lane 0 always runs). So an idle server gives async jobs every worker, a
 gives them one page at a time: a sync request then waits behind at most one async page per
 worker (a few seconds), while async jobs still move forward.
 
+Pages: a job's document is opened once to count its pages (an office or Hancom document is laid
+out to a PDF then, which replaces it in the store); then each page goes to the pool on its own,
+and the worker reads just that page of the stored file, as the sync API's intake reads it. A page
+at a time keeps the pool fair and lets a job of any length through.
+
 Durability: a batch's result is written before the batch is marked completed; a batch that was
 running when the server stopped is started again from its first page by the next server
 (`Store.recover`), so no page is ever lost or stored twice.
@@ -20,12 +25,14 @@ import json
 import logging
 import time
 from collections import Counter
+from pathlib import Path
 
-from docuocr.config import JobSettings, ModelLimits, model_version
+from docuocr.config import JobSettings, Limits, ModelLimits, model_version
 from docuocr.document import Document, Page
 from docuocr.errors import DocuocrError, Timeout
 from docuocr.formats import render
-from docuocr.jobs.pages import PageSource, prepare
+from docuocr.intake import open_document
+from docuocr.intake.checks import check_file_size
 from docuocr.jobs.store import Batch, Job, Store
 from docuocr.pool import Pool, WorkerCrashed
 
@@ -126,7 +133,7 @@ class Runner:
         try:
             data = await asyncio.to_thread(self.store.document, job.id)
             limits = self.limits[job.model]
-            converted, kind, total = await asyncio.to_thread(prepare, data, job.kind, limits)
+            converted, kind, total = await asyncio.to_thread(prepare, data, limits)
             if total > self.settings.max_pages:
                 self.store.fail(
                     job.id,
@@ -148,20 +155,13 @@ class Runner:
         self._busy[job.id] += 1
         page_no = batch.start_page
         try:
-            data = await asyncio.to_thread(self.store.document, job.id)
-            source = PageSource(data, job.kind)
+            path = self.store.document_path(job.id)
             pages: list[Page] = []
-            try:
-                for page_no in range(batch.start_page, batch.end_page + 1):
-                    await self._slot(lane)
-                    one_page = await asyncio.to_thread(
-                        source.page, page_no - 1, self.limits[job.model]
-                    )
-                    doc = await self._ocr(one_page, job.model, job.kind)
-                    pages.extend(doc.pages)
-                    self.store.progress(job.id, batch.id, len(pages))
-            finally:
-                source.close()
+            for page_no in range(batch.start_page, batch.end_page + 1):
+                await self._slot(lane)
+                doc = await self._ocr(path, page_no - 1, job.model, job.kind)
+                pages.extend(doc.pages)
+                self.store.progress(job.id, batch.id, len(pages))
             body = render(
                 Document(pages=pages, model=model_version(job.model), total_pages=len(pages)),
                 job.schema,
@@ -178,11 +178,12 @@ class Runner:
         finally:
             self._release(job.id)
 
-    async def _ocr(self, data: bytes, model: str, kind: str) -> Document:
-        """One page; `kind` is the stored document's, for the metrics (a TIFF's page is a PNG)."""
+    async def _ocr(self, path: Path, index: int, model: str, kind: str) -> Document:
+        """Page `index` (0-based) of the stored document at `path`; `kind` is its, for the
+        metrics."""
         for attempt in range(1, ATTEMPTS + 1):
             try:
-                return await self.pool.ocr(data, model, kind=kind)
+                return await self.pool.ocr(path, model, kind=kind, page=index)
             except (Timeout, WorkerCrashed) as exc:
                 if attempt == ATTEMPTS:
                     raise
@@ -195,3 +196,15 @@ class Runner:
         self._busy[job_id] -= 1
         if self._busy[job_id] <= 0:
             del self._busy[job_id]
+
+
+def prepare(data: bytes, limits: Limits) -> tuple[bytes | None, str, int]:
+    """Open a job's document once: (the PDF an office or Hancom document was laid out to, or None;
+    the kind the stored document then is; its pages). Raises the same `DocuocrError`s as the sync
+    API's intake for a document it cannot read. The async API's own page limit
+    (JobSettings.max_pages), not the sync one, decides how many pages it reads."""
+    with open_document(data, limits, page_limit=False) as source:
+        if source.pdf is None:
+            return None, source.kind, source.page_count
+        check_file_size(source.pdf, limits)  # each page job opens the stored PDF within limits
+        return source.pdf, "pdf", source.page_count

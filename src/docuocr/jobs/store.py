@@ -146,7 +146,10 @@ class Store:
         return self.root / job_id
 
     def document(self, job_id: str) -> bytes:
-        return (self.job_dir(job_id) / DOCUMENT_FILE).read_bytes()
+        return self.document_path(job_id).read_bytes()
+
+    def document_path(self, job_id: str) -> Path:
+        return self.job_dir(job_id) / DOCUMENT_FILE
 
     def result_path(self, job_id: str, batch_id: int) -> Path:
         return self.job_dir(job_id) / f"batch-{batch_id}.json"

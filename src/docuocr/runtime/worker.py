@@ -58,17 +58,20 @@ class Worker:
 
     def read(
         self,
-        data: bytes,
+        data: bytes | Path,
         model: str,
         deadline: float = 0.0,
         timeout_s: float = 0.0,
         with_previews: bool = False,
         with_pdf: bool = False,
+        page: int | None = None,
     ) -> Document | tuple[Document, list[dict]] | tuple[Document, bytes]:
         """One job; `deadline` is its request's, in time.time() seconds (0: none). With previews,
-        the page images as the viewer shows them come back too; with_pdf, the searchable PDF."""
+        the page images as the viewer shows them come back too; with_pdf, the searchable PDF.
+        With `page`, only that page (0-based) of a document of any length is read: an async
+        job's, whose stored document is then passed as its path and read here, not sent."""
         global _job_timeout_s
-        from docuocr.pipeline import ocr_bytes, searchable_pdf
+        from docuocr.pipeline import ocr_bytes, ocr_page, searchable_pdf
         from docuocr.preview import preview
 
         if deadline:
@@ -80,6 +83,10 @@ class Worker:
             faulthandler.dump_traceback_later(left + HARD_KILL_GRACE_S, exit=True)
         limits = self.limits[model]
         try:
+            if isinstance(data, Path):
+                data = data.read_bytes()
+            if page is not None:
+                return ocr_page(data, page, self.engine, limits, model)
             if with_pdf:
                 return searchable_pdf(data, self.engine, limits, model)
             if not with_previews:
@@ -153,34 +160,37 @@ def init_worker(
 
 
 def run_job(
-    data: bytes,
+    data: bytes | Path,
     model: str,
     deadline: float = 0.0,
     timeout_s: float = 0.0,
     with_previews: bool = False,
     with_pdf: bool = False,
+    page: int | None = None,
 ) -> Any:
     """One job in a worker process set up by `init_worker` (see `Worker.read`)."""
     if _worker is None:
         raise RuntimeError("run_job runs in a worker process started with init_worker")
-    return _worker.read(data, model, deadline, timeout_s, with_previews, with_pdf)
+    return _worker.read(data, model, deadline, timeout_s, with_previews, with_pdf, page)
 
 
 def timed_job(
-    data: bytes,
+    data: bytes | Path,
     model: str,
     deadline: float,
     timeout_s: float,
     with_previews: bool = False,
     with_pdf: bool = False,
+    page: int | None = None,
 ) -> tuple[Any, float, str]:
     """`run_job`, how long it ran in the worker (queueing excluded), for admission, and the kind
-    of document it read ("pdf", "png", ...), for the metrics."""
+    of document it read ("pdf", "png", ...), for the metrics (a stored document's is its job's)."""
     started = time.perf_counter()
-    result = run_job(data, model, deadline, timeout_s, with_previews, with_pdf)
+    result = run_job(data, model, deadline, timeout_s, with_previews, with_pdf, page)
     run_s = time.perf_counter() - started
     try:
-        kind = sniff(data)  # a few header bytes (a ZIP's directory): no cost next to the OCR
+        # A few header bytes (a ZIP's directory): no cost next to the OCR.
+        kind = sniff(data) if isinstance(data, bytes) else "unknown"
     except DocuocrError:
         kind = "unknown"
     return result, run_s, kind
