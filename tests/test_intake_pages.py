@@ -10,10 +10,10 @@ import pypdfium2 as pdfium
 import pytest
 from PIL import Image
 
-import docgen
 from docuocr.config import MODEL_LIMITS, Limits
 from docuocr.errors import DocumentTooLarge, InvalidDocument, PageTooLarge
 from docuocr.intake import load, open_document
+from tests import docgen
 
 OCR = MODEL_LIMITS["ocr"][0]  # refuses more than 100 pages per sync call
 
