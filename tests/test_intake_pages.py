@@ -122,17 +122,15 @@ def test_bad_input_fails_at_open_with_intakes_errors():
         open_document(docgen.png(), Limits(max_file_bytes=100))
 
 
-def test_an_async_page_reads_as_the_same_page_of_a_sync_call():
+def test_an_async_page_reads_as_the_same_page_of_a_sync_call(engine):
     """What a worker does for an async job's page (`ocr_page`) and for a sync call (`ocr_bytes`),
     through the real engine: the same words in the same places."""
     from docuocr.pipeline import ocr_bytes, ocr_page
-    from docuocr.runtime.engines import build_engine
 
-    engine = build_engine()
     frames = [docgen.phrase_image(f"async page {n}", size=(700, 140)) for n in (1, 2)]
     data = docgen.tiff(frames)
     whole = ocr_bytes(data, engine, Limits())
     second = ocr_page(data, 1, engine, Limits(), "ocr-2.2.1")
     assert (whole.total_pages, len(second.pages)) == (2, 1)
     assert second.pages[0] == whole.pages[1]
-    assert "asyncpage2" in "".join(second.pages[0].text.lower().split())
+    assert "asyncpage2" in "".join(w.text.lower() for w in second.pages[0].words)
