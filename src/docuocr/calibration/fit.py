@@ -16,7 +16,14 @@ from scipy.optimize import minimize
 
 from docuocr.bench import metrics as m
 from docuocr.calibration.collect import Record
-from docuocr.calibration.model import MONOTONE, Calibrator, Context, features, page_context
+from docuocr.calibration.model import (
+    MONOTONE,
+    Calibrator,
+    Context,
+    features,
+    page_context,
+    raw_mean,
+)
 
 # The features of the shipped model, chosen by cross-validation on the dev pages (docs/calibration.md).
 DEFAULT_FEATURES = (
@@ -50,6 +57,8 @@ DEFAULT_FEATURES = (
     "script_han",
     "script_kana",
     "script_other",
+    "lean",
+    "logit_page_mean",
 )
 
 
@@ -67,11 +76,12 @@ def design(records: Sequence[Record], names: Sequence[str]) -> np.ndarray:
                 [r.size for r in rs],
                 [r.box for r in rs],
                 [r.text for r in rs],
+                [raw_mean(r.signals, r.raw) for r in rs],
             )
             for i, c in zip(index, ctx, strict=True):
                 context[i] = c
     rows = [
-        features(r.signals, r.engine, r.script, r.text, r.size, c)
+        features(r.signals, r.engine, r.script, r.text, r.size, c, r.box)
         for r, c in zip(records, context, strict=True)
     ]
     return np.array([[f[n] for n in names] for f in rows], dtype=float).reshape(

@@ -78,20 +78,39 @@ class Context:
     page_height: float | None = None  # the page's median word height
     overlap: float = 0.0  # largest IoU with another word on the page
     page_digits: float = 0.0  # share of the page's words holding a digit (receipts, tables)
+    page_mean: float | None = None  # the page's mean raw character probability (its legibility)
 
 
 def page_context(
     sizes: Sequence[tuple[float, float]],
     boxes: Sequence[Sequence[float]],
     texts: Sequence[str],
+    means: Sequence[float] | None = None,
 ) -> list[Context]:
-    """The context of every word of a page, from their quads' sizes, axis-aligned boxes and
-    texts."""
+    """The context of every word of a page, from their quads' sizes, axis-aligned boxes, texts
+    and raw mean character probabilities."""
     if not len(boxes):
         return []
     typical = median_height(sizes)
     digits = float(np.mean([any(c.isdigit() for c in t) for t in texts]))
-    return [Context(typical, float(o), digits) for o in max_overlap(boxes)]
+    legible = float(np.mean(means)) if means is not None and len(means) else None
+    return [Context(typical, float(o), digits, legible) for o in max_overlap(boxes)]
+
+
+def raw_mean(signals: dict[str, float], confidence: float) -> float:
+    """A word's raw mean character probability (its confidence before calibration)."""
+    return float(signals.get("char_mean", signals.get("raw_confidence", confidence)))
+
+
+def lean(size: tuple[float, float], box: Sequence[float]) -> float:
+    """How far a word leans from the page's axes, 0-45 degrees (photos lean), from its size along
+    the text and its axis-aligned box, which is what a cached word keeps: a w x h box turned by a
+    has a bounding box of W + H = (w + h)(cos a + sin a)."""
+    (w, h), (x0, y0, x1, y1) = size, box
+    if w <= 0 or h <= 0:
+        return 0.0
+    ratio = (x1 - x0 + y1 - y0) / ((w + h) * math.sqrt(2))
+    return max(0.0, math.degrees(math.asin(min(max(ratio, math.sqrt(0.5)), 1.0))) - 45.0)
 
 
 def features(
@@ -101,6 +120,7 @@ def features(
     text: str,
     size: tuple[float, float] | None = None,
     context: Context | None = None,
+    box: Sequence[float] | None = None,
 ) -> dict[str, float]:
     """Every feature a calibration file may use, by name. The character-probability logits are
     split by engine because Tesseract's word confidences and PP-OCR's CTC probabilities live on
@@ -150,6 +170,10 @@ def features(
     out["overlap"] = context.overlap
     # Receipts and tables, where numbers are the text, read (and are transcribed) differently.
     out["page_digits"] = context.page_digits
+    # Captures: a leaning word is on a photo; a page whose characters are all unsure is hard to
+    # read, and there the raw probabilities mean something else than on a clean scan.
+    out["lean"] = lean(size, box) / 45.0 if ok and box is not None else 0.0
+    out["logit_page_mean"] = _logit(context.page_mean) if context.page_mean is not None else 0.0
     for s in SCRIPTS:
         out[f"script_{s}"] = float(script == s)
     # A missing or broken signal counts as typical rather than poisoning the score.
@@ -264,9 +288,8 @@ class Calibrator:
         Checkbox marks keep their shape score: the model was fit on recognised words only."""
         if word.engine == "checkbox":
             return float(word.signals.get("raw_confidence", word.confidence))
-        feats = features(
-            word.signals, word.engine, word.script, word.text, quad_size(word.quad), context
-        )
+        size, box = quad_size(word.quad), quad_box(word.quad)
+        feats = features(word.signals, word.engine, word.script, word.text, size, context, box)
         return float(self.calibrate(self.score(feats)))
 
     def apply_page(self, page: Page) -> Page:
@@ -277,6 +300,7 @@ class Calibrator:
             [quad_size(w.quad) for w in words],
             [quad_box(w.quad) for w in words],
             [w.text for w in words],
+            [raw_mean(w.signals, w.confidence) for w in words],
         )
         for word, context in zip(words, contexts, strict=True):
             word.signals.setdefault("raw_confidence", float(word.confidence))

@@ -4,6 +4,9 @@
         --heldout data/calibration/*-heldout.jsonl --write src/docuocr/calibration/default.json \
         --png artifacts/reliability.png
 
+Each cache is one set, named by its file: `<set>-dev.jsonl` and `<set>-heldout.jsonl` (SETS gives
+the names the tables print).
+
 Candidates are compared by 5-fold cross-validation over whole dev pages; the chosen one is refitted
 on all dev pages and then scored once on the held-out pages, which no choice looked at.
 """
@@ -22,18 +25,36 @@ from docuocr.calibration import fit as f
 from docuocr.calibration.collect import Record, read_cache
 from docuocr.calibration.model import Calibrator
 
-NAMES = {"funsd": "FUNSD", "sroie": "SROIE", "text": "Korean"}
+SETS = {
+    "funsd": "FUNSD",
+    "sroie": "SROIE",
+    "korean": "Korean",
+    "funsd-photo": "FUNSD photos",
+    "funsd-lowdpi": "FUNSD low DPI",
+    "kdocs-photo": "Korean report photos",
+    "ksynth-photo": "Korean synthetic photos",
+}
+# What sees a capture: the word's lean, and how legible the page's characters are on the whole.
+CAPTURE = ("lean", "logit_page_mean")
+CANDIDATE_FEATURES = tuple(dict.fromkeys((*f.DEFAULT_FEATURES, *CAPTURE)))  # the shipped ones
 # The engine's own confidence signals, without shape, box or page features.
-RAW = tuple(n for n in f.DEFAULT_FEATURES if n.startswith("logit_") or n in ("tesseract", "korean"))
-PAGE = ("overlap", "page_digits")
-NO_PAGE = tuple(n for n in f.DEFAULT_FEATURES if n not in PAGE)
+RAW = tuple(
+    n
+    for n in CANDIDATE_FEATURES
+    if (n.startswith("logit_") and n not in CAPTURE) or n in ("tesseract", "korean")
+)
+PAGE = ("overlap", "page_digits", *CAPTURE)
+NO_PAGE = tuple(n for n in CANDIDATE_FEATURES if n not in PAGE)
+NO_CAPTURE = tuple(n for n in CANDIDATE_FEATURES if n not in CAPTURE)
+ALL = {"names": CANDIDATE_FEATURES}
 CANDIDATES: dict[str, dict[str, Any]] = {
     "logistic, raw signals": {"names": RAW, "use_isotonic": False},
     "logistic+isotonic, raw signals": {"names": RAW},
     "logistic+isotonic, word features": {"names": NO_PAGE},
-    "logistic, all features": {"use_isotonic": False},
-    "logistic+isotonic, all features": {},
-    "logistic+isotonic, all features, datasets weighted equally": {"balance": True},
+    "logistic+isotonic, all but the capture features": {"names": NO_CAPTURE},
+    "logistic, all features": {**ALL, "use_isotonic": False},
+    "logistic+isotonic, all features": ALL,
+    "logistic+isotonic, all features, sets weighted equally": {**ALL, "balance": True},
 }
 
 
@@ -43,41 +64,57 @@ LABELS = (
 )
 
 
-def dataset_of(r: Record) -> str:
-    kind = r.page.split(":", 1)[0]
-    return NAMES.get(kind, kind)
+def set_name(path: Path) -> str:
+    stem = path.name.removesuffix(".jsonl").removesuffix("-dev").removesuffix("-heldout")
+    return SETS.get(stem, stem)
 
 
-def balanced(records: Sequence[Record]) -> np.ndarray:
-    """Weights that give every dataset the same total, so the many FUNSD words do not decide
-    alone how a receipt or a Korean page is scored."""
-    names = [dataset_of(r) for r in records]
-    counts = {n: names.count(n) for n in set(names)}
-    return np.array([len(records) / (len(counts) * counts[n]) for n in names])
+def read_sets(paths: Sequence[Path]) -> tuple[list[Record], list[str]]:
+    """The words of every cache, and for each the name of the set (the cache) it came from."""
+    records: list[Record] = []
+    names: list[str] = []
+    for path in paths:
+        words = read_cache(path)
+        records += words
+        names += [set_name(path)] * len(words)
+    return records, names
+
+
+def balanced(names: Sequence[str]) -> np.ndarray:
+    """Weights that give every set the same total, so the many FUNSD words do not decide alone
+    how a receipt or a Korean page is scored."""
+    counts = {n: list(names).count(n) for n in set(names)}
+    return np.array([len(names) / (len(counts) * counts[n]) for n in names])
 
 
 def fit_candidate(
-    records: Sequence[Record], x: np.ndarray, kw: dict[str, Any], meta: dict | None = None
+    records: Sequence[Record],
+    x: np.ndarray,
+    kw: dict[str, Any],
+    sets: Sequence[str],
+    meta: dict | None = None,
 ) -> Calibrator:
-    """Fit one candidate; `x` is the design matrix over all of f.DEFAULT_FEATURES."""
+    """Fit one candidate; `x` is the design matrix over all of CANDIDATE_FEATURES."""
     kw = dict(kw)
     names = tuple(kw.pop("names", f.DEFAULT_FEATURES))
-    cols = [f.DEFAULT_FEATURES.index(n) for n in names]
-    weight = balanced(records) if kw.pop("balance", False) else None
+    cols = [CANDIDATE_FEATURES.index(n) for n in names]
+    weight = balanced(sets) if kw.pop("balance", False) else None
     return f.fit(records, names, weight=weight, x=x[:, cols], meta=meta, **kw)
 
 
 def predict(cal: Calibrator, records: Sequence[Record], x: np.ndarray) -> np.ndarray:
-    cols = [f.DEFAULT_FEATURES.index(n) for n in cal.weights]
+    cols = [CANDIDATE_FEATURES.index(n) for n in cal.weights]
     return f.predict(cal, records, x[:, cols])
 
 
-def oof(records: Sequence[Record], x: np.ndarray, kw: dict[str, Any]) -> np.ndarray:
+def oof(
+    records: Sequence[Record], x: np.ndarray, kw: dict[str, Any], sets: Sequence[str]
+) -> np.ndarray:
     fold = f.page_folds(records)
     out = np.zeros(len(records))
     for k in np.unique(fold):
         test, train = np.flatnonzero(fold == k), np.flatnonzero(fold != k)
-        cal = fit_candidate([records[i] for i in train], x[train], kw)
+        cal = fit_candidate([records[i] for i in train], x[train], kw, [sets[i] for i in train])
         out[test] = predict(cal, [records[i] for i in test], x[test])
     return out
 
@@ -110,8 +147,10 @@ def table(rows: list[tuple[str, str, dict]]) -> str:
     return "\n".join(lines)
 
 
-def by_set(records: Sequence[Record], conf: np.ndarray, what: str) -> list[tuple[str, str, dict]]:
-    names = np.array([dataset_of(r) for r in records])
+def by_set(
+    records: Sequence[Record], sets: Sequence[str], conf: np.ndarray, what: str
+) -> list[tuple[str, str, dict]]:
+    names = np.array(sets)
     y = np.array([r.correct for r in records])
     rows = [(n, what, f.scores(conf[names == n], y[names == n])) for n in sorted(set(names))]
     return [*rows, ("all", what, f.scores(conf, y))]
@@ -126,41 +165,41 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--write", type=Path, help="write the chosen calibration here")
     p.add_argument("--png", type=Path, help="reliability diagram of the held-out pages")
     args = p.parse_args(argv)
-    dev = read_cache(*args.dev)
-    x = f.design(dev, f.DEFAULT_FEATURES)
+    dev, dev_sets = read_sets(args.dev)
+    x = f.design(dev, CANDIDATE_FEATURES)
     print(f"dev: {len(dev)} words on {len({r.page for r in dev})} pages", file=sys.stderr)
     if not args.skip_cv:
-        rows = by_set(dev, np.array([r.raw for r in dev]), "raw")
-        rows += by_set(dev, oof_per_engine_isotonic(dev), "per-engine isotonic")
+        rows = by_set(dev, dev_sets, np.array([r.raw for r in dev]), "raw")
+        rows += by_set(dev, dev_sets, oof_per_engine_isotonic(dev), "per-engine isotonic")
         for name, kw in CANDIDATES.items():
-            rows += by_set(dev, oof(dev, x, kw), name)
+            rows += by_set(dev, dev_sets, oof(dev, x, kw, dev_sets), name)
         print("## cross-validated on dev pages (5 folds of whole pages)\n")
         print(table(sorted(rows, key=lambda r: r[0])))
 
     pages = {}
-    for r in dev:
-        pages.setdefault(dataset_of(r), set()).add(r.page)
+    for r, name in zip(dev, dev_sets, strict=True):
+        pages.setdefault(name, set()).add(r.page)
     meta = {
         "fitted_on": {k: len(v) for k, v in sorted(pages.items())},
         "choice": args.choose,
         "labels": LABELS,
     }
-    cal = fit_candidate(dev, x, CANDIDATES[args.choose], meta)
+    cal = fit_candidate(dev, x, CANDIDATES[args.choose], dev_sets, meta)
     if args.write:
         cal.save(args.write)
         Calibrator.load(args.write)  # it must read back
         print(f"wrote {args.write}", file=sys.stderr)
     if args.heldout:
-        held = read_cache(*args.heldout)
+        held, held_sets = read_sets(args.heldout)
         raw = np.array([r.raw for r in held])
         after = f.predict(cal, held)
         print(f"\n## held-out pages ({len({r.page for r in held})} pages, never fitted on)\n")
-        rows = by_set(held, raw, "raw") + by_set(held, after, "calibrated")
+        rows = by_set(held, held_sets, raw, "raw") + by_set(held, held_sets, after, "calibrated")
         print(table(sorted(rows, key=lambda r: r[0])))
         if args.png:
             from docuocr.bench.reliability import Series, draw
 
-            names = np.array([dataset_of(r) for r in held])
+            names = np.array(held_sets)
             y = np.array([r.correct for r in held])
             series = []
             for n in sorted(set(names)):
