@@ -486,3 +486,40 @@ def test_a_failed_allocation_is_memory_and_the_model_still_reads():
         timeout=120,
     )
     assert out.stdout.split("\n")[:2] == ["MemoryError", "(1, 40, 18710)"], out.stdout + out.stderr
+
+
+def test_a_photo_with_nothing_readable_gives_no_words(engine):
+    """What people photograph by mistake (a wall, a blurred or blank frame) is a
+    page with no words and no confidence, never invented text (issue #23's bad input). Wood grain
+    and scattered shapes are the exceptions found: at this size one box of each reads as a single
+    digit at 0.3-0.5, so for them the test holds what is true, that nothing invented is scored as
+    likely right."""
+    from docuocr.document import Document
+    from docuocr.formats.upstage import to_upstage
+
+    rng = np.random.default_rng(0)
+    h, w = 600, 800
+    yy, xx = np.mgrid[0:h, 0:w]
+    wall = (90 + 80 * xx / w + 40 * np.sin(yy / 97.0))[..., None].repeat(3, 2)
+    grain = 120 + 40 * np.sin(xx / 7.0 + 3 * np.sin(yy / 50.0)) + rng.normal(0, 8, (h, w))
+    blur = cv2.GaussianBlur(rng.normal(128, 60, (h, w)).astype(np.float32), (0, 0), 3)
+    shapes = np.full((h, w, 3), 200, np.uint8)
+    for _ in range(150):
+        colour = tuple(int(v) for v in rng.integers(0, 255, 3))
+        centre = (int(rng.integers(0, w)), int(rng.integers(0, h)))
+        cv2.circle(shapes, centre, int(rng.integers(3, 40)), colour, -1)
+    frames = {
+        "blank": np.full((h, w, 3), 255, np.uint8),
+        "wall": wall + rng.normal(0, 6, wall.shape),
+        "wood": np.stack([grain * 1.1, grain * 0.8, grain * 0.5], 2),
+        "blurred noise": blur[..., None].repeat(3, 2),
+        "shapes": cv2.GaussianBlur(shapes, (0, 0), 1.5),
+    }
+    for name, frame in frames.items():
+        page = engine.read(np.clip(frame, 0, 255).astype(np.uint8))
+        if name in ("wood", "shapes"):
+            assert all(w.confidence < 0.5 for w in page.words), [w.text for w in page.words]
+            continue
+        assert [w.text for w in page.words] == [], name
+        body = to_upstage(Document(pages=[page]))
+        assert body["text"] == "" and body["confidence"] == 0, name
